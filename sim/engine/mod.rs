@@ -1,0 +1,1 @@
+//! The event engine: integer clock, (time, sequence)-ordered queue, seeded RNG streams.

@@ -1,0 +1,1 @@
+//! Errors as values, with the file, line and field they point at.

@@ -1,0 +1,10 @@
+//! kubesim: a deterministic discrete-event simulator of Kubernetes clusters.
+//!
+//! The public API in one screen: [`scenario::load`] reads a scenario file into a
+//! validated [`scenario::Scenario`], [`run::run`] simulates it and returns a
+//! [`metrics::Report`].
+
+pub mod engine;
+pub mod error;
+pub mod model;
+pub mod scenario;

@@ -1,0 +1,3 @@
+//! Typed cluster objects, quantities, arenas and indexes (the World).
+pub mod duration;
+pub mod quantity;

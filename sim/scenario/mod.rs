@@ -1,0 +1,2 @@
+//! Loading scenario files and Kubernetes manifests into the model.
+pub mod yaml;
