@@ -1,0 +1,261 @@
+//! The World: every object in arenas indexed by small integer ids, with the
+//! indexes and running totals kept where objects are mutated — here, and only
+//! here. Each mutation records a [`Change`] so the run loop can wake the
+//! components that watch it, as informers would.
+
+use std::collections::HashMap;
+
+use crate::engine::Time;
+use crate::model::objects::*;
+use crate::model::resources::{Resources, ScalarId};
+
+/// Something that changed in the World, for the watchers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    PodAdded(PodId),
+    PodUpdated(PodId),
+    /// The pod is gone from the API server (its node's resources are free).
+    PodRemoved(PodId),
+    NodeUpdated(NodeId),
+}
+
+#[derive(Default)]
+pub struct World {
+    pub nodes: Vec<Node>,
+    pub pods: Vec<Pod>,
+    pub specs: Vec<PodSpec>,
+    pub deployments: Vec<Deployment>,
+    pub replicasets: Vec<ReplicaSet>,
+    pub statefulsets: Vec<StatefulSet>,
+    pub daemonsets: Vec<DaemonSet>,
+    pub jobs: Vec<Job>,
+    pub services: Vec<Service>,
+    pub priority_classes: Vec<PriorityClass>,
+    pub pdbs: Vec<PodDisruptionBudget>,
+    pub hpas: Vec<Hpa>,
+    /// Names of extended resources, indexed by [`ScalarId`].
+    pub scalar_names: Vec<String>,
+    /// Image sizes in bytes declared by the scenario (ImageLocality).
+    pub image_sizes: HashMap<String, i64>,
+    /// Lookups only; never iterated into a result.
+    pub node_by_name: HashMap<String, NodeId>,
+    pub pod_by_key: HashMap<(String, String), PodId>,
+    /// Pods per phase, maintained incrementally (deleted pods excluded).
+    pub phase_counts: [usize; 4],
+    pub changes: Vec<Change>,
+}
+
+impl World {
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id.idx()]
+    }
+    pub fn pod(&self, id: PodId) -> &Pod {
+        &self.pods[id.idx()]
+    }
+    pub fn spec(&self, id: SpecId) -> &PodSpec {
+        &self.specs[id.idx()]
+    }
+    pub fn pod_spec(&self, id: PodId) -> &PodSpec {
+        &self.specs[self.pods[id.idx()].spec.idx()]
+    }
+
+    pub fn scalar_id(&mut self, name: &str) -> ScalarId {
+        if let Some(i) = self.scalar_names.iter().position(|n| n == name) {
+            return i as ScalarId;
+        }
+        self.scalar_names.push(name.to_string());
+        (self.scalar_names.len() - 1) as ScalarId
+    }
+
+    pub fn add_spec(&mut self, spec: PodSpec) -> SpecId {
+        self.specs.push(spec);
+        SpecId((self.specs.len() - 1) as u32)
+    }
+
+    pub fn add_node(&mut self, node: Node) -> NodeId {
+        let id = NodeId(self.nodes.len() as u32);
+        self.node_by_name.insert(node.name.clone(), id);
+        self.nodes.push(node);
+        self.changes.push(Change::NodeUpdated(id));
+        id
+    }
+
+    pub fn node_by_name(&self, name: &str) -> Option<NodeId> {
+        self.node_by_name.get(name).copied()
+    }
+
+    pub fn pod_by_name(&self, namespace: &str, name: &str) -> Option<PodId> {
+        self.pod_by_key.get(&(namespace.to_string(), name.to_string())).copied()
+    }
+
+    /// Nodes that exist in the API (not deleted), in id order.
+    pub fn live_nodes(&self) -> impl Iterator<Item = (NodeId, &Node)> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| !n.deleted)
+            .map(|(i, n)| (NodeId(i as u32), n))
+    }
+
+    /// Create a pod (Pending, unbound). A name already in use by a live pod gets
+    /// the first free `-N` suffix, as generateName would.
+    pub fn create_pod(&mut self, mut pod: Pod, now: Time) -> PodId {
+        let id = PodId(self.pods.len() as u32);
+        let key = (pod.namespace.clone(), pod.name.clone());
+        if self.pod_by_key.contains_key(&key) {
+            let mut n = 1;
+            while self.pod_by_key.contains_key(&(pod.namespace.clone(), format!("{}-{}", pod.name, n))) {
+                n += 1;
+            }
+            pod.name = format!("{}-{}", pod.name, n);
+        }
+        pod.created_at = now;
+        pod.phase = PodPhase::Pending;
+        pod.deleted = false;
+        self.phase_counts[PodPhase::Pending as usize] += 1;
+        self.pod_by_key.insert((pod.namespace.clone(), pod.name.clone()), id);
+        self.pods.push(pod);
+        self.changes.push(Change::PodAdded(id));
+        id
+    }
+
+    /// Bind a pod to a node and charge the node's running totals.
+    pub fn bind(&mut self, pod: PodId, node: NodeId, now: Time) {
+        let p = &mut self.pods[pod.idx()];
+        debug_assert!(p.node.is_none() && !p.deleted);
+        p.node = Some(node);
+        p.scheduled_at = Some(now);
+        p.nominated_node = None;
+        let spec = &self.specs[p.spec.idx()];
+        let n = &mut self.nodes[node.idx()];
+        n.requested.add(&spec.requests);
+        n.nonzero_requested.0 += spec.nonzero_milli_cpu;
+        n.nonzero_requested.1 += spec.nonzero_memory;
+        n.pods.push(pod);
+        self.changes.push(Change::PodUpdated(pod));
+    }
+
+    pub fn set_phase(&mut self, pod: PodId, phase: PodPhase) {
+        let p = &mut self.pods[pod.idx()];
+        if p.phase == phase || p.deleted {
+            return;
+        }
+        self.phase_counts[p.phase as usize] -= 1;
+        self.phase_counts[phase as usize] += 1;
+        p.phase = phase;
+        if phase.is_terminal() {
+            p.ready = false;
+        }
+        self.changes.push(Change::PodUpdated(pod));
+    }
+
+    pub fn set_ready(&mut self, pod: PodId, ready: bool, now: Time) {
+        let p = &mut self.pods[pod.idx()];
+        if p.ready == ready || p.deleted {
+            return;
+        }
+        p.ready = ready;
+        p.ready_at = if ready { Some(now) } else { None };
+        self.changes.push(Change::PodUpdated(pod));
+    }
+
+    /// Request deletion (sets the deletion timestamp): the pod is Terminating.
+    pub fn mark_deleting(&mut self, pod: PodId, now: Time) {
+        let p = &mut self.pods[pod.idx()];
+        if p.deleted || p.deleting_since.is_some() {
+            return;
+        }
+        p.deleting_since = Some(now);
+        self.changes.push(Change::PodUpdated(pod));
+    }
+
+    /// Remove the pod from the API server: frees its node's resources and drops
+    /// it from every index. The arena slot stays as a tombstone.
+    pub fn remove_pod(&mut self, pod: PodId) {
+        let p = &mut self.pods[pod.idx()];
+        if p.deleted {
+            return;
+        }
+        p.deleted = true;
+        p.ready = false;
+        self.phase_counts[p.phase as usize] -= 1;
+        self.pod_by_key.remove(&(p.namespace.clone(), p.name.clone()));
+        if let Some(node) = p.node {
+            let spec = &self.specs[p.spec.idx()];
+            let n = &mut self.nodes[node.idx()];
+            n.requested.sub(&spec.requests);
+            n.nonzero_requested.0 -= spec.nonzero_milli_cpu;
+            n.nonzero_requested.1 -= spec.nonzero_memory;
+            if let Some(i) = n.pods.iter().position(|&q| q == pod) {
+                n.pods.remove(i);
+            }
+        }
+        let owner = p.owner;
+        match owner {
+            Some(Owner::ReplicaSet(rs)) => self.replicasets[rs.idx()].pods.retain(|&q| q != pod),
+            Some(Owner::DaemonSet(ds)) => self.daemonsets[ds.idx()].pods.retain(|&q| q != pod),
+            Some(Owner::Job(j)) => self.jobs[j.idx()].pods.retain(|&q| q != pod),
+            Some(Owner::StatefulSet(s)) => {
+                for slot in self.statefulsets[s.idx()].pods.iter_mut() {
+                    if *slot == Some(pod) {
+                        *slot = None;
+                    }
+                }
+            }
+            None => {}
+        }
+        self.changes.push(Change::PodRemoved(pod));
+    }
+
+    pub fn node_changed(&mut self, node: NodeId) {
+        self.changes.push(Change::NodeUpdated(node));
+    }
+
+    /// Whether the owner object of a pod still exists.
+    pub fn owner_alive(&self, owner: Owner) -> bool {
+        match owner {
+            Owner::ReplicaSet(i) => !self.replicasets[i.idx()].deleted,
+            Owner::StatefulSet(i) => !self.statefulsets[i.idx()].deleted,
+            Owner::DaemonSet(i) => !self.daemonsets[i.idx()].deleted,
+            Owner::Job(i) => !self.jobs[i.idx()].deleted,
+        }
+    }
+
+    /// Check the World's invariants against a recomputation from scratch.
+    /// Returns a description of the first violation.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let mut counts = [0usize; 4];
+        let mut requested: Vec<Resources> = vec![Resources::default(); self.nodes.len()];
+        for (i, p) in self.pods.iter().enumerate() {
+            if p.deleted {
+                continue;
+            }
+            counts[p.phase as usize] += 1;
+            if let Some(n) = p.node {
+                requested[n.idx()].add(&self.specs[p.spec.idx()].requests);
+                if !self.nodes[n.idx()].pods.contains(&PodId(i as u32)) {
+                    return Err(format!("pod {} bound to {} but missing from its pod list", p.key(), self.nodes[n.idx()].name));
+                }
+            }
+            if let Some(o) = p.owner
+                && !self.owner_alive(o)
+                && p.deleting_since.is_none()
+                && !p.phase.is_terminal()
+            {
+                return Err(format!("pod {} has an owner that no longer exists", p.key()));
+            }
+        }
+        if counts != self.phase_counts {
+            return Err(format!("phase counts {:?} differ from recomputed {:?}", self.phase_counts, counts));
+        }
+        for (i, n) in self.nodes.iter().enumerate() {
+            if requested[i] != n.requested {
+                return Err(format!("node {}: running total {:?} differs from recomputed {:?}", n.name, n.requested, requested[i]));
+            }
+            if !n.requested.fits_in(&n.allocatable) {
+                return Err(format!("node {} is over-committed: requested {:?} > allocatable {:?}", n.name, n.requested, n.allocatable));
+            }
+        }
+        Ok(())
+    }
+}
