@@ -16,7 +16,19 @@ macro_rules! id_type {
         }
     )*};
 }
-id_type!(NodeId, PodId, SpecId, DeploymentId, ReplicaSetId, StatefulSetId, DaemonSetId, JobId, ServiceId, PdbId, HpaId);
+id_type!(
+    NodeId,
+    PodId,
+    SpecId,
+    DeploymentId,
+    ReplicaSetId,
+    StatefulSetId,
+    DaemonSetId,
+    JobId,
+    ServiceId,
+    PdbId,
+    HpaId
+);
 
 /// Name, namespace and labels of a namespaced object.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -52,7 +64,12 @@ pub enum PodPhase {
 }
 
 impl PodPhase {
-    pub const ALL: [PodPhase; 4] = [PodPhase::Pending, PodPhase::Running, PodPhase::Succeeded, PodPhase::Failed];
+    pub const ALL: [PodPhase; 4] = [
+        PodPhase::Pending,
+        PodPhase::Running,
+        PodPhase::Succeeded,
+        PodPhase::Failed,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             PodPhase::Pending => "Pending",
@@ -190,7 +207,10 @@ impl Default for PodSpec {
     fn default() -> Self {
         PodSpec {
             labels: Labels::new(),
-            requests: Resources { pods: 1, ..Default::default() },
+            requests: Resources {
+                pods: 1,
+                ..Default::default()
+            },
             nonzero_milli_cpu: 0,
             nonzero_memory: 0,
             node_name: None,
@@ -282,7 +302,9 @@ pub struct Node {
 
 impl Node {
     pub fn zone(&self) -> Option<&str> {
-        self.labels.get(crate::model::ZONE_LABEL).map(|s| s.as_str())
+        self.labels
+            .get(crate::model::ZONE_LABEL)
+            .map(|s| s.as_str())
     }
 }
 
@@ -301,7 +323,11 @@ impl IntOrPercent {
             IntOrPercent::Int(v) => v,
             IntOrPercent::Percent(p) => {
                 let prod = i64::from(p) * i64::from(total);
-                let v = if round_up { (prod + 99).div_euclid(100) } else { prod.div_euclid(100) };
+                let v = if round_up {
+                    (prod + 99).div_euclid(100)
+                } else {
+                    prod.div_euclid(100)
+                };
                 v as i32
             }
         }
@@ -310,7 +336,10 @@ impl IntOrPercent {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeploymentStrategy {
-    RollingUpdate { max_surge: IntOrPercent, max_unavailable: IntOrPercent },
+    RollingUpdate {
+        max_surge: IntOrPercent,
+        max_unavailable: IntOrPercent,
+    },
     Recreate,
 }
 

@@ -104,8 +104,18 @@ mod tests {
 
     #[test]
     fn fits_checks_every_component() {
-        let cap = Resources { milli_cpu: 1000, memory: 100, pods: 2, ..Default::default() };
-        let ok = Resources { milli_cpu: 1000, memory: 100, pods: 1, ..Default::default() };
+        let cap = Resources {
+            milli_cpu: 1000,
+            memory: 100,
+            pods: 2,
+            ..Default::default()
+        };
+        let ok = Resources {
+            milli_cpu: 1000,
+            memory: 100,
+            pods: 1,
+            ..Default::default()
+        };
         assert!(ok.fits_in(&cap));
         let mut gpu = ok.clone();
         gpu.set_scalar(0, 1);

@@ -85,7 +85,9 @@ impl World {
     }
 
     pub fn pod_by_name(&self, namespace: &str, name: &str) -> Option<PodId> {
-        self.pod_by_key.get(&(namespace.to_string(), name.to_string())).copied()
+        self.pod_by_key
+            .get(&(namespace.to_string(), name.to_string()))
+            .copied()
     }
 
     /// Nodes that exist in the API (not deleted), in id order.
@@ -104,7 +106,10 @@ impl World {
         let key = (pod.namespace.clone(), pod.name.clone());
         if self.pod_by_key.contains_key(&key) {
             let mut n = 1;
-            while self.pod_by_key.contains_key(&(pod.namespace.clone(), format!("{}-{}", pod.name, n))) {
+            while self
+                .pod_by_key
+                .contains_key(&(pod.namespace.clone(), format!("{}-{}", pod.name, n)))
+            {
                 n += 1;
             }
             pod.name = format!("{}-{}", pod.name, n);
@@ -113,7 +118,8 @@ impl World {
         pod.phase = PodPhase::Pending;
         pod.deleted = false;
         self.phase_counts[PodPhase::Pending as usize] += 1;
-        self.pod_by_key.insert((pod.namespace.clone(), pod.name.clone()), id);
+        self.pod_by_key
+            .insert((pod.namespace.clone(), pod.name.clone()), id);
         self.pods.push(pod);
         self.changes.push(Change::PodAdded(id));
         id
@@ -179,7 +185,8 @@ impl World {
         p.deleted = true;
         p.ready = false;
         self.phase_counts[p.phase as usize] -= 1;
-        self.pod_by_key.remove(&(p.namespace.clone(), p.name.clone()));
+        self.pod_by_key
+            .remove(&(p.namespace.clone(), p.name.clone()));
         if let Some(node) = p.node {
             let spec = &self.specs[p.spec.idx()];
             let n = &mut self.nodes[node.idx()];
@@ -234,7 +241,11 @@ impl World {
             if let Some(n) = p.node {
                 requested[n.idx()].add(&self.specs[p.spec.idx()].requests);
                 if !self.nodes[n.idx()].pods.contains(&PodId(i as u32)) {
-                    return Err(format!("pod {} bound to {} but missing from its pod list", p.key(), self.nodes[n.idx()].name));
+                    return Err(format!(
+                        "pod {} bound to {} but missing from its pod list",
+                        p.key(),
+                        self.nodes[n.idx()].name
+                    ));
                 }
             }
             if let Some(o) = p.owner
@@ -242,18 +253,30 @@ impl World {
                 && p.deleting_since.is_none()
                 && !p.phase.is_terminal()
             {
-                return Err(format!("pod {} has an owner that no longer exists", p.key()));
+                return Err(format!(
+                    "pod {} has an owner that no longer exists",
+                    p.key()
+                ));
             }
         }
         if counts != self.phase_counts {
-            return Err(format!("phase counts {:?} differ from recomputed {:?}", self.phase_counts, counts));
+            return Err(format!(
+                "phase counts {:?} differ from recomputed {:?}",
+                self.phase_counts, counts
+            ));
         }
         for (i, n) in self.nodes.iter().enumerate() {
             if requested[i] != n.requested {
-                return Err(format!("node {}: running total {:?} differs from recomputed {:?}", n.name, n.requested, requested[i]));
+                return Err(format!(
+                    "node {}: running total {:?} differs from recomputed {:?}",
+                    n.name, n.requested, requested[i]
+                ));
             }
             if !n.requested.fits_in(&n.allocatable) {
-                return Err(format!("node {} is over-committed: requested {:?} > allocatable {:?}", n.name, n.requested, n.allocatable));
+                return Err(format!(
+                    "node {} is over-committed: requested {:?} > allocatable {:?}",
+                    n.name, n.requested, n.allocatable
+                ));
             }
         }
         Ok(())
