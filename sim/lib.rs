@@ -4,6 +4,7 @@
 //! validated [`scenario::Scenario`], [`run::run`] simulates it and returns a
 //! [`metrics::Report`].
 
+pub mod controllers;
 pub mod engine;
 pub mod error;
 pub mod model;
