@@ -31,3 +31,8 @@ pub fn reconcile(_ctx: &mut Ctx, _c: ControllerRef) {}
 
 /// The controllers that a World change wakes, appended to `out` (duplicates allowed).
 pub fn watchers(_world: &World, _change: Change, _out: &mut Vec<ControllerRef>) {}
+
+/// Whether a DaemonSet with pod spec `spec` should run a pod on `node`.
+pub fn daemon_eligible(_world: &World, _spec: &PodSpec, _node: &Node) -> bool {
+    true
+}

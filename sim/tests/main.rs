@@ -1,1 +1,1 @@
-
+//! Integration tests: run shipped scenarios end to end.
