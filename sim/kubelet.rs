@@ -3,11 +3,20 @@
 //! initial delay, containers that exit are restarted per `restartPolicy` with
 //! CrashLoopBackOff, and a deleted pod is gone once its containers stop.
 //!
+//! The kubelet also renews its node's Lease (the heartbeat the node lifecycle
+//! controller watches), stops with its machine, and when it is back in contact
+//! with the control plane re-reports its pods and finishes deleting the ones
+//! deleted meanwhile.
+//!
 //! Simplifications (see ARCHITECTURE.md): start-up latency is a constant per
 //! pool; a readiness probe succeeds on its first try; on SIGTERM containers stop
-//! after `TERMINATION_TIME`, capped by `terminationGracePeriodSeconds`.
+//! after `TERMINATION_TIME`, capped by `terminationGracePeriodSeconds`. While a
+//! node is cut off from the control plane its kubelet still acts on the pods
+//! (the World is updated as if its status updates got through), except that it
+//! does not learn of new bindings and deletions until contact returns.
 
-use crate::engine::{SECOND, Time};
+use crate::controllers::nodelifecycle::LeaseView;
+use crate::engine::{SECOND, SimRng, Time};
 use crate::model::*;
 
 /// Back-off before restarting a crashed container: 10 s doubling to 300 s
@@ -24,6 +33,84 @@ pub enum KubeletAction {
     Ready,
     Exit,
     Terminated,
+    /// The main container exits with a failure (killed, or crashing):
+    /// restartPolicy decides, through CrashLoopBackOff.
+    Crash,
+}
+
+/// `nodeLeaseDurationSeconds` (kubelet config default, 40 s) and the renewal
+/// interval, a quarter of it (`nodeLeaseRenewIntervalFraction` = 0.25):
+/// pkg/kubelet/apis/config/v1beta1/defaults.go, pkg/kubelet/kubelet.go.
+pub const NODE_LEASE_DURATION: Time = 40 * SECOND;
+pub const LEASE_RENEW_INTERVAL: Time = NODE_LEASE_DURATION / 4;
+
+/// Every kubelet's Lease renewals, computed rather than simulated one by one:
+/// a kubelet renews at `phase + k × 10 s` (phase drawn once per node) while
+/// its node is up and reaches the control plane. After contact returns the
+/// first renewal is the next tick of that grid (upstream retries a failed
+/// renewal with a back-off of up to 7 s; the grid is within 10 s).
+#[derive(Clone, Debug, Default)]
+pub struct Leases {
+    phase: Vec<Time>,
+    in_contact: Vec<bool>,
+    /// When contact was (re)gained.
+    since: Vec<Time>,
+    /// The last renewal before contact was lost.
+    last_before_loss: Vec<Option<Time>>,
+}
+
+impl Leases {
+    pub fn new(world: &World, rng: &mut SimRng) -> Leases {
+        use rand::RngExt;
+        let mut l = Leases::default();
+        for n in &world.nodes {
+            l.phase.push(rng.random_range(0..LEASE_RENEW_INTERVAL));
+            l.in_contact.push(n.up && n.reachable);
+            l.since.push(0);
+            l.last_before_loss.push(Some(0));
+        }
+        l
+    }
+
+    fn last_tick(&self, i: usize, t: Time) -> Time {
+        let ph = self.phase[i];
+        if t < ph {
+            0
+        } else {
+            ph + (t - ph) / LEASE_RENEW_INTERVAL * LEASE_RENEW_INTERVAL
+        }
+    }
+
+    /// The node's kubelet gained (`true`) or lost contact at `now`.
+    pub fn set_contact(&mut self, node: NodeId, contact: bool, now: Time) {
+        let i = node.idx();
+        if i >= self.phase.len() || self.in_contact[i] == contact {
+            return;
+        }
+        if contact {
+            self.since[i] = now;
+        } else {
+            self.last_before_loss[i] = self.renew_time(node, now.saturating_sub(1));
+        }
+        self.in_contact[i] = contact;
+    }
+}
+
+impl LeaseView for Leases {
+    fn renew_time(&self, node: NodeId, now: Time) -> Option<Time> {
+        let i = node.idx();
+        if i >= self.phase.len() {
+            // A node added after the start renews on a grid of phase 0.
+            return Some(now / LEASE_RENEW_INTERVAL * LEASE_RENEW_INTERVAL);
+        }
+        if self.in_contact[i] {
+            let t = self.last_tick(i, now);
+            if t >= self.since[i] {
+                return Some(t);
+            }
+        }
+        self.last_before_loss[i]
+    }
 }
 
 /// Where a restart back-off stands after `restarts` restarts.
@@ -42,7 +129,7 @@ pub fn on_bound(
     let p = world.pod(pod);
     let Some(n) = p.node else { return };
     let node = world.node(n);
-    if node.up {
+    if node.up && node.reachable {
         out.push((
             now + node.startup_latency,
             pod,
@@ -76,11 +163,19 @@ pub fn apply(
             }
         }
         KubeletAction::Ready => world.set_ready(pod, true, now),
-        KubeletAction::Exit => {
+        KubeletAction::Exit | KubeletAction::Crash => {
+            if world.pod(pod).phase != PodPhase::Running {
+                return;
+            }
             world.set_ready(pod, false, now);
+            let exit_code = if action == KubeletAction::Crash {
+                1
+            } else {
+                spec.exit_code
+            };
             let restart = match spec.restart_policy {
                 RestartPolicy::Always => true,
-                RestartPolicy::OnFailure => spec.exit_code != 0,
+                RestartPolicy::OnFailure => exit_code != 0,
                 RestartPolicy::Never => false,
             };
             if restart {
@@ -89,7 +184,7 @@ pub fn apply(
                 let delay = crash_backoff(p.restarts);
                 // Between restarts the pod stays Running but not Ready (CrashLoopBackOff).
                 out.push((now + delay, pod, generation, KubeletAction::Start));
-            } else if spec.exit_code == 0 {
+            } else if exit_code == 0 {
                 world.set_phase(pod, PodPhase::Succeeded);
             } else {
                 world.set_phase(pod, PodPhase::Failed);
@@ -128,6 +223,60 @@ pub fn on_deleting(
                     KubeletAction::Terminated,
                 ));
             }
+        }
+    }
+}
+
+/// The machine stopped: the kubelet's plans for its pods are void (their
+/// containers are gone; the API still shows them as they were).
+pub fn on_node_down(world: &mut World, node: NodeId) {
+    for p in world.nodes[node.idx()].pods.clone() {
+        world.pods[p.idx()].generation += 1;
+    }
+}
+
+/// The kubelet is back in contact with the control plane: after a reboot
+/// (`rebooted`) it restarts the containers of the pods still bound to it; after
+/// a partition it reports the pods that the node lifecycle controller had
+/// marked not Ready (`marked`) as Ready again. Either way it finishes deleting
+/// the pods deleted meanwhile, and starts pods bound while it was away.
+pub fn on_contact_restored(
+    world: &mut World,
+    node: NodeId,
+    rebooted: bool,
+    marked: &[PodId],
+    now: Time,
+    out: &mut Vec<(Time, PodId, u32, KubeletAction)>,
+) {
+    let latency = world.nodes[node.idx()].startup_latency;
+    for pod in world.nodes[node.idx()].pods.clone() {
+        let p = &world.pods[pod.idx()];
+        if p.deleted {
+            continue;
+        }
+        let started = p.started_at.is_some() && !p.phase.is_terminal();
+        if p.deleting_since.is_some() {
+            let grace = world.specs[p.spec.idx()].termination_grace;
+            let p = &mut world.pods[pod.idx()];
+            p.generation += 1;
+            let delay = if started && !rebooted {
+                TERMINATION_TIME.min(grace)
+            } else {
+                0
+            };
+            out.push((now + delay, pod, p.generation, KubeletAction::Terminated));
+        } else if p.phase.is_terminal() {
+            continue;
+        } else if rebooted || p.started_at.is_none() {
+            world.set_ready(pod, false, now);
+            let p = &mut world.pods[pod.idx()];
+            p.generation += 1;
+            if p.started_at.is_some() {
+                p.restarts += 1;
+            }
+            out.push((now + latency, pod, p.generation, KubeletAction::Start));
+        } else if marked.contains(&pod) && p.phase == PodPhase::Running {
+            world.set_ready(pod, true, now);
         }
     }
 }

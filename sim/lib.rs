@@ -7,9 +7,11 @@
 pub mod controllers;
 pub mod engine;
 pub mod error;
+pub mod failures;
 pub mod kubelet;
 pub mod metrics;
 pub mod model;
+pub mod network;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -45,6 +45,16 @@ struct RunArgs {
     /// Verify the World's invariants after every event (slower).
     #[arg(long)]
     check_invariants: bool,
+    /// Service traffic: one event per request, or rates integrated between
+    /// changes (fast, no sampling noise); default: the scenario's spec.network.trafficModel.
+    #[arg(long, value_enum)]
+    traffic_model: Option<TrafficModelArg>,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum TrafficModelArg {
+    Requests,
+    Fluid,
 }
 
 #[derive(Subcommand)]
@@ -91,6 +101,10 @@ fn options(a: &RunArgs) -> Result<RunOptions, Error> {
         kubernetes_version,
         check_invariants: a.check_invariants,
         until_stable: a.until_stable,
+        traffic_model: a.traffic_model.map(|m| match m {
+            TrafficModelArg::Requests => kubesim::scenario::TrafficModel::Requests,
+            TrafficModelArg::Fluid => kubesim::scenario::TrafficModel::Fluid,
+        }),
     })
 }
 

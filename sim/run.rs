@@ -4,15 +4,19 @@
 //! recorder), which react by scheduling further events. Nothing else advances
 //! time, and nothing else calls a component.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use crate::controllers::nodelifecycle::{LifecycleEvent, NodeLifecycle};
 use crate::controllers::{self, ControllerRef, Ctx};
-use crate::engine::{EventQueue, MILLISECOND, SECOND, Time, seconds};
+use crate::engine::{EventQueue, MILLISECOND, SECOND, SimRng, Time, rng_stream, seconds};
 use crate::error::Error;
-use crate::kubelet::{self, KubeletAction};
+use crate::failures::{self, Recoveries};
+use crate::kubelet::{self, KubeletAction, Leases};
 use crate::metrics::*;
 use crate::model::*;
-use crate::scenario::{Action, ScaleTarget, Scenario};
+use crate::network::Topology;
+use crate::network::traffic::{Cause, Traffic};
+use crate::scenario::{Action, PodTarget, ScaleTarget, Scenario, TrafficModel};
 use crate::scheduler::{Outcome, Scheduler};
 
 /// Delay between an object changing and a watching controller reconciling it
@@ -28,6 +32,8 @@ pub struct RunOptions {
     pub check_invariants: bool,
     /// End early once nothing is left to happen but periodic work.
     pub until_stable: bool,
+    /// Overrides `spec.network.trafficModel` (`--traffic-model`).
+    pub traffic_model: Option<TrafficModel>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +47,54 @@ pub enum Event {
         action: KubeletAction,
     },
     Sample,
+    /// The node lifecycle controller's periodic `monitorNodeHealth`.
+    NodeMonitor,
+    /// The node lifecycle controller serves its zones' NoExecute taint queues.
+    TaintPass,
+    /// The taint eviction controller processes a node whose taints changed.
+    TaintEviction(NodeId),
+    /// A deletion the taint eviction controller scheduled is due.
+    Evict {
+        pod: PodId,
+        token: u64,
+    },
+    /// A failure ends or a random failure starts/ends.
+    Fault(Fault),
+    /// A `spec.traffic` entry starts sending.
+    TrafficStart(usize),
+    /// One request of a `spec.traffic` entry (stale when `token` is old).
+    Request {
+        traffic: usize,
+        token: u64,
+    },
+    /// kube-proxies program version `version` of a Service's endpoints.
+    ProxySync {
+        service: ServiceId,
+        version: u32,
+    },
+}
+
+/// Failure events the run schedules itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// The `for` of scenario event i is over: its nodes recover.
+    RecoverEvent(usize),
+    /// The `for` of scenario event i (a partition) is over: it heals.
+    HealEvent(usize),
+    /// Random failure k (pool `failureRate`) starts / is repaired.
+    RandomDown(usize),
+    RandomUp(usize),
+}
+
+/// How long a crashing container runs before it exits again.
+pub const CRASH_RUN_TIME: Time = SECOND;
+
+/// Events that recur for ever and so do not keep `--until-stable` running.
+fn is_periodic(ev: &Event) -> bool {
+    matches!(
+        ev,
+        Event::Sample | Event::SchedulerWake | Event::NodeMonitor | Event::Request { .. }
+    )
 }
 
 struct Sim<'a> {
@@ -59,6 +113,26 @@ struct Sim<'a> {
     kubelet_out: Vec<(Time, PodId, u32, KubeletAction)>,
     watch_buf: Vec<ControllerRef>,
     check_invariants: bool,
+    lifecycle: NodeLifecycle,
+    lifecycle_seen: usize,
+    leases: Leases,
+    /// Per node: the kubelet is up and reaches the control plane.
+    contact: Vec<bool>,
+    /// Nodes that went down since their kubelet last had contact.
+    rebooted: BTreeSet<NodeId>,
+    topo: Topology,
+    traffic: Traffic,
+    traffic_last: Time,
+    recoveries: Recoveries,
+    /// Scenario event index → its recovery record.
+    event_record: HashMap<usize, usize>,
+    random: Vec<(Time, Time, NodeId)>,
+    /// Pods told to crash, until when (`None`: for ever).
+    crashing: BTreeMap<PodId, Option<Time>>,
+    failure_rng: SimRng,
+    taint_pass_at: Option<Time>,
+    /// Something changed since the fluid rates / recovery health were computed.
+    dirty: bool,
 }
 
 /// Simulate a loaded scenario.
@@ -74,6 +148,16 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<Report, Error> {
         .clone()
         .unwrap_or_else(|| scenario.scheduler.clone());
     let scheduler = Scheduler::new(&sched_spec, &scenario.base_dir, version, seed)?;
+    let topo = Topology::new(&scenario.world, &scenario.network);
+    let model = opts.traffic_model.unwrap_or(scenario.network.traffic_model);
+    let traffic = Traffic::new(&scenario.traffic, model, &topo, seed);
+    let random = scenario
+        .pool_failures
+        .iter()
+        .flat_map(|pf| failures::random_failures(pf, seed, duration))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let mut sim = Sim {
         scenario,
         world: scenario.world.clone(),
@@ -89,6 +173,26 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<Report, Error> {
         kubelet_out: Vec::new(),
         watch_buf: Vec::new(),
         check_invariants: opts.check_invariants,
+        lifecycle: NodeLifecycle::new(&scenario.controllers, version, &scenario.world),
+        lifecycle_seen: 0,
+        leases: Leases::new(&scenario.world, &mut rng_stream(seed, "kubelet/lease")),
+        contact: scenario
+            .world
+            .nodes
+            .iter()
+            .map(|n| n.up && n.reachable)
+            .collect(),
+        rebooted: BTreeSet::new(),
+        topo,
+        traffic,
+        traffic_last: 0,
+        recoveries: Recoveries::default(),
+        event_record: HashMap::new(),
+        random,
+        crashing: BTreeMap::new(),
+        failure_rng: rng_stream(seed, "failures"),
+        taint_pass_at: None,
+        dirty: true,
     };
     sim.start();
     let sample_every = sample_interval(duration);
@@ -108,8 +212,14 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<Report, Error> {
         last_time = t;
         events += 1;
         sim.recorder.advance(&sim.world, t);
-        if !matches!(ev, Event::Sample | Event::SchedulerWake) {
+        if !is_periodic(&ev) {
             sim.real_events -= 1;
+        }
+        if sim.traffic.model == TrafficModel::Fluid && !sim.traffic.is_empty() {
+            let since = sim.traffic_last;
+            let failed = sim.traffic.advance(t);
+            sim.recoveries.add_failed(since, failed);
+            sim.traffic_last = t;
         }
         match ev {
             Event::Sample => {
@@ -121,6 +231,7 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<Report, Error> {
             other => sim.handle(other, t),
         }
         sim.settle(t);
+        sim.after_event(t);
         if sim.check_invariants {
             sim.world.check_invariants().map_err(|m| {
                 Error::Internal(format!(
@@ -144,6 +255,11 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<Report, Error> {
         duration
     };
     sim.recorder.advance(&sim.world, end);
+    if sim.traffic.model == TrafficModel::Fluid && !sim.traffic.is_empty() {
+        let since = sim.traffic_last;
+        let failed = sim.traffic.advance(end);
+        sim.recoveries.add_failed(since, failed);
+    }
     let mut report = sim.report(seed, &sched_spec, version, end, events);
     report.wall_seconds = wall.elapsed().as_secs_f64();
     report.events_per_second = if report.wall_seconds > 0.0 {
@@ -161,7 +277,7 @@ fn sample_interval(duration: Time) -> Time {
 
 impl Sim<'_> {
     fn schedule(&mut self, t: Time, ev: Event) {
-        if !matches!(ev, Event::Sample | Event::SchedulerWake) {
+        if !is_periodic(&ev) {
             self.real_events += 1;
         }
         self.queue.schedule(t, ev);
@@ -170,6 +286,15 @@ impl Sim<'_> {
     fn start(&mut self) {
         for (i, e) in self.scenario.events.iter().enumerate() {
             self.schedule(e.at, Event::Scenario(i));
+        }
+        self.schedule(0, Event::NodeMonitor);
+        for k in 0..self.random.len() {
+            let (down, up, _) = self.random[k];
+            self.schedule(down, Event::Fault(Fault::RandomDown(k)));
+            self.schedule(up, Event::Fault(Fault::RandomUp(k)));
+        }
+        for i in 0..self.traffic.specs.len() {
+            self.schedule(self.traffic.specs[i].start, Event::TrafficStart(i));
         }
         let w = &self.world;
         let mut refs: Vec<ControllerRef> = Vec::new();
@@ -214,6 +339,18 @@ impl Sim<'_> {
                     requeue: &mut self.requeue,
                 };
                 controllers::reconcile(&mut ctx, r);
+                if let ControllerRef::Endpoints(svc) = r
+                    && let Some(version) = self.traffic.publish(&self.world, svc)
+                {
+                    let at = now + self.scenario.network.proxy_delay;
+                    self.schedule(
+                        at,
+                        Event::ProxySync {
+                            service: svc,
+                            version,
+                        },
+                    );
+                }
             }
             Event::SchedulerWake => {
                 if self.scheduler_wake == Some(now) {
@@ -231,13 +368,356 @@ impl Sim<'_> {
                     return;
                 }
                 kubelet::apply(&mut self.world, pod, action, now, &mut self.kubelet_out);
+                if action == KubeletAction::Start
+                    && let Some(until) = self.crashing.get(&pod)
+                {
+                    if until.is_none_or(|u| now < u) {
+                        let generation = self.world.pod(pod).generation;
+                        self.kubelet_out.push((
+                            now + CRASH_RUN_TIME,
+                            pod,
+                            generation,
+                            KubeletAction::Crash,
+                        ));
+                    } else {
+                        self.crashing.remove(&pod);
+                    }
+                }
             }
             Event::Sample => {}
+            Event::NodeMonitor => {
+                let f = self.lifecycle.monitor(&mut self.world, &self.leases, now);
+                self.followups(f, now);
+                let next = now + self.lifecycle.monitor_period();
+                self.schedule(next, Event::NodeMonitor);
+            }
+            Event::TaintPass => {
+                if self.taint_pass_at == Some(now) {
+                    self.taint_pass_at = None;
+                }
+                let f = self.lifecycle.taint_pass(&mut self.world, now);
+                self.followups(f, now);
+            }
+            Event::TaintEviction(node) => {
+                let f = self.lifecycle.taint_eviction(&self.world, node, now);
+                self.followups(f, now);
+            }
+            Event::Evict { pod, token } => {
+                self.lifecycle.evict(&mut self.world, pod, token, now);
+            }
+            Event::Fault(f) => self.fault(f, now),
+            Event::TrafficStart(i) => {
+                if self.traffic.model == TrafficModel::Requests
+                    && let Some(t) = self.traffic.next_arrival(i, now)
+                {
+                    let token = self.traffic.arrival_token[i];
+                    self.schedule(t, Event::Request { traffic: i, token });
+                }
+            }
+            Event::Request { traffic, token } => {
+                if token != self.traffic.arrival_token[traffic] {
+                    return;
+                }
+                let marked = &self.lifecycle.marked_not_ready;
+                let world = &self.world;
+                let serving = |p: PodId| serving(world, marked, p);
+                if self
+                    .traffic
+                    .request(traffic, world, &self.topo, &serving, now)
+                    .is_err()
+                {
+                    self.recoveries.add_failed(now, 1.0);
+                }
+                if let Some(t) = self.traffic.next_arrival(traffic, now) {
+                    self.schedule(t, Event::Request { traffic, token });
+                }
+                // A request changes nothing the fluid rates or recovery checks read.
+                return;
+            }
+            Event::ProxySync { service, version } => {
+                self.traffic.sync(&self.topo, service, version);
+            }
+        }
+        self.dirty = true;
+        self.drain_lifecycle_log();
+    }
+
+    /// Schedule what a node lifecycle step asks for.
+    fn followups(&mut self, f: controllers::nodelifecycle::Followups, now: Time) {
+        if let Some(t) = f.taint_pass
+            && self.taint_pass_at.is_none_or(|cur| t < cur || cur < now)
+        {
+            self.taint_pass_at = Some(t);
+            self.schedule(t, Event::TaintPass);
+        }
+        for n in f.taints_changed {
+            self.schedule(now + WATCH_DELAY, Event::TaintEviction(n));
+        }
+        for (t, pod, token) in f.evictions {
+            self.schedule(t, Event::Evict { pod, token });
         }
     }
 
-    fn scenario_event(&mut self, i: usize, _now: Time) {
+    fn drain_lifecycle_log(&mut self) {
+        while self.lifecycle_seen < self.lifecycle.log.len() {
+            let (t, e) = self.lifecycle.log[self.lifecycle_seen];
+            self.lifecycle_seen += 1;
+            if let LifecycleEvent::Evicted(_) = e {
+                self.recorder.evicted += 1;
+            }
+            self.recoveries.on_lifecycle(&self.world, t, e);
+        }
+    }
+
+    /// After every event: fluid rates and recovery checks see the new state.
+    fn after_event(&mut self, now: Time) {
+        if !self.dirty {
+            return;
+        }
+        self.dirty = false;
+        if self.recoveries.any_open() {
+            self.recoveries.observe(&self.world, now);
+        }
+        if self.traffic.model == TrafficModel::Fluid && !self.traffic.is_empty() {
+            let marked = &self.lifecycle.marked_not_ready;
+            let world = &self.world;
+            let serving = |p: PodId| serving(world, marked, p);
+            self.traffic.recompute(world, &self.topo, &serving, now);
+        }
+    }
+
+    /// The node's kubelet gained or lost contact with the control plane.
+    fn update_contact(&mut self, n: NodeId, now: Time) {
+        let node = self.world.node(n);
+        let contact = node.up && node.reachable;
+        if self.contact[n.idx()] == contact {
+            return;
+        }
+        self.contact[n.idx()] = contact;
+        self.leases.set_contact(n, contact, now);
+        if contact {
+            let rebooted = self.rebooted.remove(&n);
+            let marked = self
+                .lifecycle
+                .marked_not_ready
+                .remove(&n)
+                .unwrap_or_default();
+            kubelet::on_contact_restored(
+                &mut self.world,
+                n,
+                rebooted,
+                &marked,
+                now,
+                &mut self.kubelet_out,
+            );
+        }
+    }
+
+    fn node_down(&mut self, n: NodeId, now: Time) {
+        if !self.world.node(n).up {
+            return;
+        }
+        self.world.nodes[n.idx()].up = false;
+        self.world.node_changed(n);
+        self.rebooted.insert(n);
+        kubelet::on_node_down(&mut self.world, n);
+        self.update_contact(n, now);
+    }
+
+    fn node_up(&mut self, n: NodeId, now: Time) {
+        if self.world.node(n).up {
+            return;
+        }
+        self.world.nodes[n.idx()].up = true;
+        self.world.node_changed(n);
+        self.update_contact(n, now);
+    }
+
+    /// Apply the topology's control-plane reachability to the nodes; zones
+    /// back in contact get the Services' latest endpoints.
+    fn update_reachability(&mut self, now: Time, was_in_contact: &[bool]) {
+        for i in 0..self.world.nodes.len() {
+            let n = NodeId(i as u32);
+            let r = self.topo.reaches_control_plane(n);
+            if self.world.nodes[i].reachable != r {
+                self.world.nodes[i].reachable = r;
+                self.world.node_changed(n);
+                self.update_contact(n, now);
+            }
+        }
+        let healed =
+            (0..self.topo.zones.len()).any(|z| !was_in_contact[z] && self.topo.zone_in_contact(z));
+        if healed {
+            let at = now + self.scenario.network.proxy_delay;
+            for (service, version) in self.traffic.latest_versions() {
+                self.schedule(at, Event::ProxySync { service, version });
+            }
+        }
+    }
+
+    fn partition(&mut self, nodes: &[NodeId], zone: Option<&str>, cut: bool, now: Time) {
+        let before: Vec<bool> = (0..self.topo.zones.len())
+            .map(|z| self.topo.zone_in_contact(z))
+            .collect();
+        self.topo.partition(nodes, zone, cut);
+        self.update_reachability(now, &before);
+    }
+
+    fn fault(&mut self, f: Fault, now: Time) {
+        match f {
+            Fault::RecoverEvent(i) => {
+                if let Action::FailNodes { nodes, .. } = &self.scenario.events[i].action {
+                    for &n in nodes {
+                        self.node_up(n, now);
+                    }
+                    if let Some(&r) = self.event_record.get(&i) {
+                        self.recoveries
+                            .note(r, now, "nodes back up (end of `for`)".to_string());
+                    }
+                }
+            }
+            Fault::HealEvent(i) => {
+                if let Action::Partition { nodes, zone, .. } = &self.scenario.events[i].action {
+                    self.partition(nodes, zone.as_deref(), false, now);
+                    if let Some(&r) = self.event_record.get(&i) {
+                        self.recoveries.note(r, now, "partition healed".to_string());
+                    }
+                }
+            }
+            Fault::RandomDown(k) => {
+                let (down, up, n) = self.random[k];
+                if self.world.node(n).up {
+                    let pool = self.world.node(n).pool.clone().unwrap_or_default();
+                    let label = format!(
+                        "random failure of {} (pool {pool}, repaired after {})",
+                        self.world.node(n).name,
+                        crate::model::duration::format_duration(up - down)
+                    );
+                    self.recoveries.begin(&self.world, label, now, &[n], &[]);
+                    self.node_down(n, now);
+                }
+            }
+            Fault::RandomUp(k) => {
+                let (_, _, n) = self.random[k];
+                self.node_up(n, now);
+            }
+        }
+    }
+
+    /// The pod a killPod/crashPod event hits, if any.
+    fn pod_target(&mut self, t: &PodTarget) -> Option<PodId> {
+        use rand::RngExt;
+        let w = &self.world;
+        let candidates: Vec<PodId> = match t {
+            PodTarget::Named { namespace, name } => {
+                w.pod_by_name(namespace, name).into_iter().collect()
+            }
+            PodTarget::Of(target) => match *target {
+                ScaleTarget::Deployment(d) => w.deployments[d.idx()]
+                    .replicasets
+                    .iter()
+                    .flat_map(|rs| w.replicasets[rs.idx()].pods.iter().copied())
+                    .collect(),
+                ScaleTarget::ReplicaSet(r) => w.replicasets[r.idx()].pods.clone(),
+                ScaleTarget::StatefulSet(s) => w.statefulsets[s.idx()]
+                    .pods
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .collect(),
+            },
+        };
+        let candidates: Vec<PodId> = candidates
+            .into_iter()
+            .filter(|&p| w.pod(p).is_active() && w.pod(p).phase == PodPhase::Running)
+            .collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        let k = self.failure_rng.random_range(0..candidates.len());
+        Some(candidates[k])
+    }
+
+    /// killPod (`until` = None) or crashPod (`until` = Some(end of crashing)).
+    fn crash(&mut self, i: usize, target: &PodTarget, until: Option<Option<Time>>, now: Time) {
+        let label = self.scenario.events[i].label.clone();
+        let Some(pod) = self.pod_target(target) else {
+            let r = self.recoveries.begin(&self.world, label, now, &[], &[]);
+            self.recoveries.note(
+                r,
+                now,
+                "no Running pod matched: nothing happened".to_string(),
+            );
+            return;
+        };
+        let label = format!("{label} ({})", self.world.pod(pod).name);
+        let r = self.recoveries.begin(&self.world, label, now, &[], &[pod]);
+        self.event_record.insert(i, r);
+        if let Some(until) = until {
+            self.crashing.insert(pod, until);
+        }
+        let on_live_node = self
+            .world
+            .pod(pod)
+            .node
+            .is_some_and(|n| self.world.node(n).up);
+        if on_live_node {
+            kubelet::apply(
+                &mut self.world,
+                pod,
+                KubeletAction::Crash,
+                now,
+                &mut self.kubelet_out,
+            );
+        }
+    }
+
+    fn scenario_event(&mut self, i: usize, now: Time) {
+        let label = self.scenario.events[i].label.clone();
         match &self.scenario.events[i].action {
+            Action::FailNodes { nodes, duration } => {
+                let r = self.recoveries.begin(&self.world, label, now, nodes, &[]);
+                self.event_record.insert(i, r);
+                for &n in nodes {
+                    self.node_down(n, now);
+                }
+                if let Some(d) = duration {
+                    self.schedule(now + d, Event::Fault(Fault::RecoverEvent(i)));
+                }
+            }
+            Action::RecoverNodes { nodes } => {
+                for &n in nodes {
+                    self.node_up(n, now);
+                }
+            }
+            Action::Partition {
+                nodes,
+                zone,
+                duration,
+            } => {
+                let r = self.recoveries.begin(&self.world, label, now, nodes, &[]);
+                self.event_record.insert(i, r);
+                self.partition(nodes, zone.as_deref(), true, now);
+                if let Some(d) = duration {
+                    self.schedule(now + d, Event::Fault(Fault::HealEvent(i)));
+                }
+            }
+            Action::KillPod { target } => self.crash(i, target, None, now),
+            Action::CrashPod { target, duration } => {
+                self.crash(i, target, Some(duration.map(|d| now + d)), now)
+            }
+            Action::SetTraffic { traffic, rate } => {
+                let k = *traffic;
+                self.traffic.rate[k] = *rate;
+                self.traffic.arrival_token[k] += 1;
+                if self.traffic.model == TrafficModel::Requests
+                    && now >= self.traffic.specs[k].start
+                    && let Some(t) = self.traffic.next_arrival(k, now)
+                {
+                    let token = self.traffic.arrival_token[k];
+                    self.schedule(t, Event::Request { traffic: k, token });
+                }
+            }
             Action::Scale { target, replicas } => match *target {
                 ScaleTarget::Deployment(d) => {
                     self.world.deployments[d.idx()].replicas = *replicas;
@@ -386,6 +866,7 @@ impl Sim<'_> {
         let caps: Vec<&Resources> = w.live_nodes().map(|(_, n)| &n.allocatable).collect();
         let lb = lower_bound_nodes(&running, &caps);
         let used_end = w.used.nodes as u64;
+        let recovery = self.recoveries.report(w);
         Report {
             scenario: self.scenario.name.clone(),
             scenario_hash: self.scenario.content_hash.clone(),
@@ -420,9 +901,10 @@ impl Sim<'_> {
                 },
                 allocation: self.recorder.allocation(),
             },
-            recovery: Vec::new(),
+            recovery: recovery.clone(),
+            mean_time_to_recovery_seconds: failures::mean_time_to_recovery(&recovery),
             workloads: workloads(w, end),
-            services: services(w),
+            services: services(w, &self.traffic),
             nodes: nodes(w),
             pending,
             ignored_objects: self.scenario.ignored.clone(),
@@ -550,8 +1032,19 @@ fn workloads(w: &World, now: Time) -> Vec<WorkloadReport> {
     out
 }
 
-fn services(w: &World) -> Vec<ServiceReport> {
-    w.services
+/// A pod serves requests: Ready, or made not Ready only by the node lifecycle
+/// controller while its containers run on a node cut off from it.
+fn serving(w: &World, marked: &BTreeMap<NodeId, Vec<PodId>>, p: PodId) -> bool {
+    let pod = w.pod(p);
+    pod.ready
+        || pod
+            .node
+            .is_some_and(|n| marked.get(&n).is_some_and(|v| v.contains(&p)))
+}
+
+fn services(w: &World, traffic: &Traffic) -> Vec<ServiceReport> {
+    let mut out: Vec<ServiceReport> = w
+        .services
         .iter()
         .map(|s| ServiceReport {
             namespace: s.meta.namespace.clone(),
@@ -563,8 +1056,28 @@ fn services(w: &World) -> Vec<ServiceReport> {
             requests: 0,
             failed: 0,
             availability: if s.endpoints.is_empty() { 0.0 } else { 1.0 },
+            failures: BTreeMap::new(),
+            latency_seconds: None,
         })
-        .collect()
+        .collect();
+    for (i, spec) in traffic.specs.iter().enumerate() {
+        let (requests, failed, latency) = traffic.summary(i);
+        let r = &mut out[spec.service.idx()];
+        r.requests += requests;
+        for c in Cause::ALL {
+            *r.failures.entry(c.as_str().to_string()).or_insert(0) += failed[c as usize];
+        }
+        r.failed = r.failures.values().sum();
+        r.availability = if r.requests == 0 {
+            1.0
+        } else {
+            round6((r.requests - r.failed) as f64 / r.requests as f64)
+        };
+        if r.latency_seconds.is_none() {
+            r.latency_seconds = latency;
+        }
+    }
+    out
 }
 
 fn nodes(w: &World) -> Vec<NodeReport> {

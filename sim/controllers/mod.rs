@@ -3,6 +3,8 @@
 //! [`watchers`]), after the watch delay — and by the requeues they ask for. They
 //! read and mutate the World only through its methods, and never call each other.
 
+pub mod nodelifecycle;
+
 use crate::engine::Time;
 use crate::model::*;
 

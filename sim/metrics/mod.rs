@@ -80,6 +80,26 @@ pub struct Recovery {
     pub restored_seconds: Option<f64>,
     pub pods_disrupted: u64,
     pub requests_failed: u64,
+    /// Each workload the failure touched and when it was whole again.
+    #[serde(default)]
+    pub workloads: Vec<WorkloadRecovery>,
+    /// What happened, in order, for the terminal timeline.
+    #[serde(default)]
+    pub timeline: Vec<TimelineEntry>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct WorkloadRecovery {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub restored_seconds: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct TimelineEntry {
+    pub t: f64,
+    pub what: String,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -111,6 +131,13 @@ pub struct ServiceReport {
     pub requests: u64,
     pub failed: u64,
     pub availability: f64,
+    /// Failed requests by cause (`no_endpoint`, `node_down`, `unreachable`,
+    /// `not_serving`, `over_capacity`), for Services with traffic.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub failures: std::collections::BTreeMap<String, u64>,
+    /// Latency of successful requests, for Services with traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_seconds: Option<Percentiles>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -160,6 +187,9 @@ pub struct Report {
     pub scheduling: Scheduling,
     pub packing: Packing,
     pub recovery: Vec<Recovery>,
+    /// Mean over restored failures of (restored − at); null when none was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_time_to_recovery_seconds: Option<f64>,
     pub workloads: Vec<WorkloadReport>,
     pub services: Vec<ServiceReport>,
     pub nodes: Vec<NodeReport>,

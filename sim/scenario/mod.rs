@@ -7,8 +7,14 @@
 //! field. The scenario document is strict; Kubernetes objects are checked as the
 //! API server checks them (see `manifests`).
 
+pub mod faults;
 pub mod manifests;
 pub mod yaml;
+
+pub use faults::{
+    ControllerSettings, NetworkSettings, PodTarget, PoolFailures, Rate, TimeToFailure,
+    TrafficModel, TrafficSpec,
+};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -72,6 +78,8 @@ struct RawSpec {
     images: BTreeMap<String, Value>,
     #[serde(default)]
     controllers: Option<Value>,
+    #[serde(default)]
+    network: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -110,33 +118,32 @@ struct RawDefaults {
     image_size: Option<Value>,
 }
 
-// Fields for the failure and traffic actions are read once those actions land.
-#[allow(dead_code)]
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct RawEvent {
-    at: String,
-    action: String,
+pub(crate) struct RawEvent {
+    pub(crate) at: String,
+    pub(crate) action: String,
     #[serde(default)]
-    node: Option<String>,
+    pub(crate) node: Option<String>,
     #[serde(default)]
-    nodes: Vec<String>,
+    pub(crate) nodes: Vec<String>,
     #[serde(default)]
-    zone: Option<String>,
+    pub(crate) zone: Option<String>,
     #[serde(default, rename = "for")]
-    for_: Option<String>,
+    pub(crate) for_: Option<String>,
     #[serde(default)]
-    target: Option<String>,
+    pub(crate) target: Option<String>,
     #[serde(default)]
-    replicas: Option<i64>,
+    pub(crate) replicas: Option<i64>,
     #[serde(default)]
-    pod: Option<String>,
+    pub(crate) pod: Option<String>,
     #[serde(default)]
-    image: Option<String>,
+    #[allow(dead_code)]
+    pub(crate) image: Option<String>,
     #[serde(default)]
-    service: Option<String>,
+    pub(crate) service: Option<String>,
     #[serde(default)]
-    rate: Option<String>,
+    pub(crate) rate: Option<String>,
 }
 
 /// The actions a scenario event can take.
@@ -153,8 +160,9 @@ pub const ACTIONS: &[&str] = &[
     "setTraffic",
 ];
 /// Actions whose simulation has not landed yet: using one is a clear error.
-const NOT_YET: &[&str] = &[
-    "rollout",
+const NOT_YET: &[&str] = &["rollout"];
+/// Actions parsed by [`faults::event_action`].
+const FAULT_ACTIONS: &[&str] = &[
     "failNode",
     "recoverNode",
     "failZone",
@@ -175,7 +183,40 @@ pub enum ScaleTarget {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
-    Scale { target: ScaleTarget, replicas: i32 },
+    Scale {
+        target: ScaleTarget,
+        replicas: i32,
+    },
+    /// `failNode` / `failZone`: the machines stop (kubelet and pods).
+    FailNodes {
+        nodes: Vec<crate::model::NodeId>,
+        duration: Option<Time>,
+    },
+    /// `recoverNode` / `recoverZone`.
+    RecoverNodes {
+        nodes: Vec<crate::model::NodeId>,
+    },
+    /// The nodes (or the whole zone) lose contact with the control plane
+    /// (a zone also with other zones).
+    Partition {
+        nodes: Vec<crate::model::NodeId>,
+        zone: Option<String>,
+        duration: Option<Time>,
+    },
+    /// A pod's container is killed once; restartPolicy decides.
+    KillPod {
+        target: PodTarget,
+    },
+    /// A pod's container crashes on every start (for `duration`, or for ever).
+    CrashPod {
+        target: PodTarget,
+        duration: Option<Time>,
+    },
+    /// Change the request rate of `spec.traffic[traffic]`.
+    SetTraffic {
+        traffic: usize,
+        rate: Rate,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -209,6 +250,14 @@ pub struct Scenario {
     pub world: World,
     pub events: Vec<ScenarioEvent>,
     pub ignored: BTreeMap<String, usize>,
+    /// `spec.controllers`: node lifecycle timings.
+    pub controllers: ControllerSettings,
+    /// `spec.network`: latencies, kube-proxy delay, traffic model.
+    pub network: NetworkSettings,
+    /// `spec.traffic`.
+    pub traffic: Vec<TrafficSpec>,
+    /// Pools with a `failureRate`.
+    pub pool_failures: Vec<PoolFailures>,
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, Error> {
@@ -330,24 +379,15 @@ pub fn load(path: &Path) -> Result<Scenario, Error> {
             }
         }
     }
-    if !spec.traffic.is_empty() {
-        errors.push(
-            first
-                .error(
-                    &file,
-                    "spec.traffic",
-                    "Service traffic is not supported yet",
-                )
-                .hint("remove spec.traffic; it arrives with the failures-and-recovery work"),
-        );
-    }
-    if spec.controllers.is_some() {
-        errors.push(first.error(
-            &file,
-            "spec.controllers",
-            "controller settings are not supported yet",
-        ));
-    }
+    let controllers =
+        faults::controllers(first, &file, spec.controllers.as_ref()).unwrap_or_else(|mut e| {
+            errors.append(&mut e);
+            ControllerSettings::default()
+        });
+    let network = faults::network(first, &file, spec.network.as_ref()).unwrap_or_else(|mut e| {
+        errors.append(&mut e);
+        NetworkSettings::default()
+    });
 
     let mut world = World::default();
     for (name, v) in &spec.images {
@@ -362,10 +402,25 @@ pub fn load(path: &Path) -> Result<Scenario, Error> {
             )),
         }
     }
+    let mut pool_failures = Vec::new();
     if let Some(cluster) = &spec.cluster {
         for (i, pool) in cluster.node_pools.iter().enumerate() {
             if let Err(mut e) = add_pool(&mut world, first, &file, i, pool, &defaults) {
                 errors.append(&mut e);
+            }
+            if let Some(v) = &pool.failure_rate {
+                let path = format!("spec.cluster.nodePools[{i}].failureRate");
+                match faults::failure_rate(first, &file, &path, v) {
+                    Ok((time_to_failure, repair)) => pool_failures.push(PoolFailures {
+                        pool: pool.name.clone(),
+                        nodes: (0..pool.count.max(0))
+                            .filter_map(|n| world.node_by_name(&format!("{}-{n}", pool.name)))
+                            .collect(),
+                        time_to_failure,
+                        repair,
+                    }),
+                    Err(mut e) => errors.append(&mut e),
+                }
             }
         }
     }
@@ -422,9 +477,13 @@ pub fn load(path: &Path) -> Result<Scenario, Error> {
             .into());
     }
 
+    let traffic = faults::traffic(&world, first, &file, &spec.traffic).unwrap_or_else(|mut e| {
+        errors.append(&mut e);
+        Vec::new()
+    });
     let mut events = Vec::new();
     for (i, ev) in spec.events.iter().enumerate() {
-        match event(&world, first, &file, i, ev, duration) {
+        match event(&world, &traffic, first, &file, i, ev, duration) {
             Ok(e) => events.push(e),
             Err(e) => errors.push(e),
         }
@@ -448,6 +507,10 @@ pub fn load(path: &Path) -> Result<Scenario, Error> {
         world,
         events,
         ignored: summary.ignored,
+        controllers,
+        network,
+        traffic,
+        pool_failures,
     })
 }
 
@@ -557,13 +620,6 @@ fn add_pool(
         },
         None => defaults.startup_latency,
     };
-    if pool.failure_rate.is_some() {
-        errors.push(doc.error(
-            file,
-            &at("failureRate"),
-            "random node failures are not supported yet",
-        ));
-    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -654,6 +710,7 @@ pub fn resolve_target(world: &World, s: &str) -> Result<ScaleTarget, String> {
 
 fn event(
     world: &World,
+    traffic: &[TrafficSpec],
     doc: &Document,
     file: &str,
     i: usize,
@@ -691,6 +748,14 @@ fn event(
             &at("action"),
             format!("action {:?} is not supported yet", ev.action),
         ));
+    }
+    if FAULT_ACTIONS.contains(&ev.action.as_str()) {
+        let (action, label) = faults::event_action(world, traffic, doc, file, i, ev)?;
+        return Ok(ScenarioEvent {
+            at: t,
+            action,
+            label,
+        });
     }
     // Only `scale` remains.
     let target = ev.target.as_deref().ok_or_else(|| {

@@ -1,0 +1,386 @@
+//! Failure injection bookkeeping: random node failures drawn from a pool's
+//! `failureRate`, the pods told to crash, and recovery tracking — for each
+//! failure, when the control plane noticed, when pods were evicted, and when
+//! every workload it touched was whole again.
+//!
+//! A workload is *whole* when it has as many healthy ready pods as it had
+//! just before the failure (capped by its desired replicas). Healthy means:
+//! active (not terminating), Ready, on a node that is up and reaches the
+//! control plane. This is ground truth, not the API's view: a pod on a node
+//! that just died still shows Ready in the API for up to the grace period,
+//! but it is not counted.
+
+use rand_distr::{Distribution, Exp, Weibull};
+
+use crate::controllers::nodelifecycle::LifecycleEvent;
+use crate::engine::{SECOND, Time, rng_stream};
+use crate::metrics::{Recovery, TimelineEntry, WorkloadRecovery, round6};
+use crate::model::*;
+use crate::scenario::{PoolFailures, TimeToFailure};
+
+/// Random failures of a pool's nodes up to `until`: (down at, up at, node),
+/// in time order. Each node draws time-to-failure, fails, is repaired after
+/// `repair`, and draws again, from the pool's own stream.
+pub fn random_failures(pf: &PoolFailures, seed: u64, until: Time) -> Vec<(Time, Time, NodeId)> {
+    let mut rng = rng_stream(seed, &format!("failures/pool/{}", pf.pool));
+    let mut out = Vec::new();
+    let secs = |t: Time| t as f64 / SECOND as f64;
+    for &n in &pf.nodes {
+        let mut t: Time = 0;
+        loop {
+            let ttf = match pf.time_to_failure {
+                TimeToFailure::Exponential { mean } => Exp::new(1.0 / secs(mean.max(1)))
+                    .expect("positive rate")
+                    .sample(&mut rng),
+                TimeToFailure::Weibull { scale, shape } => Weibull::new(secs(scale.max(1)), shape)
+                    .expect("positive parameters")
+                    .sample(&mut rng),
+            };
+            let down = t.saturating_add(((ttf * SECOND as f64).round() as Time).max(1));
+            if down > until {
+                break;
+            }
+            let up = down + pf.repair;
+            out.push((down, up, n));
+            t = up;
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A workload a failure touched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Workload {
+    Deployment(DeploymentId),
+    ReplicaSet(ReplicaSetId),
+    StatefulSet(StatefulSetId),
+    DaemonSet(DaemonSetId),
+    Job(JobId),
+    /// A pod without controller.
+    Pod(PodId),
+}
+
+impl Workload {
+    pub fn of(world: &World, pod: PodId) -> Workload {
+        match world.pod(pod).owner {
+            Some(Owner::ReplicaSet(rs)) => match world.replicasets[rs.idx()].owner {
+                Some(d) => Workload::Deployment(d),
+                None => Workload::ReplicaSet(rs),
+            },
+            Some(Owner::StatefulSet(s)) => Workload::StatefulSet(s),
+            Some(Owner::DaemonSet(d)) => Workload::DaemonSet(d),
+            Some(Owner::Job(j)) => Workload::Job(j),
+            None => Workload::Pod(pod),
+        }
+    }
+
+    /// (kind, namespace, name).
+    pub fn describe(self, w: &World) -> (&'static str, String, String) {
+        let m = |m: &Meta| (m.namespace.clone(), m.name.clone());
+        let (kind, (ns, name)) = match self {
+            Workload::Deployment(d) => ("Deployment", m(&w.deployments[d.idx()].meta)),
+            Workload::ReplicaSet(r) => ("ReplicaSet", m(&w.replicasets[r.idx()].meta)),
+            Workload::StatefulSet(s) => ("StatefulSet", m(&w.statefulsets[s.idx()].meta)),
+            Workload::DaemonSet(d) => ("DaemonSet", m(&w.daemonsets[d.idx()].meta)),
+            Workload::Job(j) => ("Job", m(&w.jobs[j.idx()].meta)),
+            Workload::Pod(p) => ("Pod", (w.pod(p).namespace.clone(), w.pod(p).name.clone())),
+        };
+        (kind, ns, name)
+    }
+
+    /// (desired replicas, healthy ready pods) now.
+    pub fn health(self, w: &World) -> (i64, i64) {
+        let healthy = |p: PodId| {
+            let pod = w.pod(p);
+            pod.is_active()
+                && pod.ready
+                && pod
+                    .node
+                    .is_some_and(|n| w.node(n).up && w.node(n).reachable)
+        };
+        let count =
+            |pods: &mut dyn Iterator<Item = PodId>| pods.filter(|&p| healthy(p)).count() as i64;
+        match self {
+            Workload::Deployment(d) => {
+                let dep = &w.deployments[d.idx()];
+                let mut pods = dep
+                    .replicasets
+                    .iter()
+                    .flat_map(|rs| w.replicasets[rs.idx()].pods.iter().copied());
+                (i64::from(dep.replicas), count(&mut pods))
+            }
+            Workload::ReplicaSet(r) => {
+                let rs = &w.replicasets[r.idx()];
+                (i64::from(rs.replicas), count(&mut rs.pods.iter().copied()))
+            }
+            Workload::StatefulSet(s) => {
+                let ss = &w.statefulsets[s.idx()];
+                (
+                    i64::from(ss.replicas),
+                    count(&mut ss.pods.iter().flatten().copied()),
+                )
+            }
+            Workload::DaemonSet(d) => {
+                let ds = &w.daemonsets[d.idx()];
+                (i64::MAX, count(&mut ds.pods.iter().copied()))
+            }
+            Workload::Job(j) => {
+                let job = &w.jobs[j.idx()];
+                (
+                    i64::from(job.parallelism),
+                    count(&mut job.pods.iter().copied()),
+                )
+            }
+            Workload::Pod(p) => {
+                let pod = w.pod(p);
+                let alive = !pod.deleted;
+                (1, i64::from(alive && healthy(p)))
+            }
+        }
+    }
+}
+
+/// One failure being followed.
+#[derive(Clone, Debug)]
+pub struct Record {
+    pub label: String,
+    pub at: Time,
+    pub nodes: Vec<NodeId>,
+    pub pods: Vec<PodId>,
+    /// (workload, target healthy pods, restored at).
+    pub workloads: Vec<(Workload, i64, Option<Time>)>,
+    pub detected: Option<Time>,
+    pub evicted: Option<Time>,
+    pub restored: Option<Time>,
+    pub requests_failed: f64,
+    pub timeline: Vec<(Time, String)>,
+}
+
+/// Every failure of the run, in the order they happened.
+#[derive(Default)]
+pub struct Recoveries {
+    pub records: Vec<Record>,
+}
+
+impl Recoveries {
+    /// A failure is about to hit `nodes` (or just `pods`): note the baseline
+    /// health of every workload it touches. Call before applying it.
+    pub fn begin(
+        &mut self,
+        world: &World,
+        label: String,
+        at: Time,
+        nodes: &[NodeId],
+        pods: &[PodId],
+    ) -> usize {
+        let mut affected: Vec<PodId> = pods.to_vec();
+        for &n in nodes {
+            affected.extend(world.node(n).pods.iter().copied().filter(|&p| {
+                let pod = world.pod(p);
+                !pod.deleted && !pod.phase.is_terminal()
+            }));
+        }
+        affected.sort();
+        affected.dedup();
+        let mut workloads: Vec<Workload> =
+            affected.iter().map(|&p| Workload::of(world, p)).collect();
+        workloads.sort();
+        workloads.dedup();
+        let workloads = workloads
+            .into_iter()
+            .map(|wl| {
+                let (desired, ready) = wl.health(world);
+                (wl, desired.min(ready), None)
+            })
+            .collect();
+        self.records.push(Record {
+            timeline: vec![(at, label.clone())],
+            label,
+            at,
+            nodes: nodes.to_vec(),
+            pods: affected,
+            workloads,
+            detected: None,
+            evicted: None,
+            restored: None,
+            requests_failed: 0.0,
+        });
+        self.records.len() - 1
+    }
+
+    pub fn any_open(&self) -> bool {
+        self.records.iter().any(|r| r.restored.is_none())
+    }
+
+    pub fn note(&mut self, idx: usize, t: Time, what: String) {
+        self.records[idx].timeline.push((t, what));
+    }
+
+    /// Check whether open failures' workloads are whole again.
+    pub fn observe(&mut self, world: &World, now: Time) {
+        for r in self.records.iter_mut().filter(|r| r.restored.is_none()) {
+            let mut all = true;
+            let mut latest = r.at;
+            for (wl, target, restored) in r.workloads.iter_mut() {
+                if restored.is_none() {
+                    let (desired, ready) = wl.health(world);
+                    if ready >= (*target).min(desired) {
+                        *restored = Some(now);
+                        let (kind, ns, name) = wl.describe(world);
+                        r.timeline.push((
+                            now,
+                            format!("{} {ns}/{name} back to {ready} ready", kind.to_lowercase()),
+                        ));
+                    }
+                }
+                match restored {
+                    Some(t) => latest = latest.max(*t),
+                    None => all = false,
+                }
+            }
+            if all {
+                r.restored = Some(latest);
+                r.timeline.push((latest, "restored".to_string()));
+            }
+        }
+    }
+
+    /// What the node lifecycle and taint eviction controllers did.
+    pub fn on_lifecycle(&mut self, world: &World, t: Time, e: LifecycleEvent) {
+        for r in &mut self.records {
+            if r.at > t {
+                continue;
+            }
+            match e {
+                LifecycleEvent::NotReady(n) if r.nodes.contains(&n) => {
+                    if r.detected.is_none() {
+                        r.detected = Some(t);
+                    }
+                    r.timeline.push((
+                        t,
+                        format!("{} NotReady (Ready=Unknown)", world.node(n).name),
+                    ));
+                }
+                LifecycleEvent::Tainted(n) if r.nodes.contains(&n) && r.restored.is_none() => {
+                    r.timeline.push((
+                        t,
+                        format!(
+                            "{} tainted {}:NoExecute",
+                            world.node(n).name,
+                            world
+                                .node(n)
+                                .taints
+                                .iter()
+                                .rev()
+                                .find(|t| t.effect == crate::model::taints::TaintEffect::NoExecute)
+                                .map_or("", |t| t.key.as_str())
+                        ),
+                    ));
+                }
+                LifecycleEvent::Ready(n) if r.nodes.contains(&n) => {
+                    r.timeline
+                        .push((t, format!("{} Ready again", world.node(n).name)));
+                }
+                LifecycleEvent::Evicted(p) if r.pods.contains(&p) => {
+                    if r.evicted.is_none() {
+                        r.evicted = Some(t);
+                        r.timeline
+                            .push((t, format!("first eviction: pod {}", world.pod(p).key())));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Failed requests while failures are open count against each of them.
+    pub fn add_failed(&mut self, now: Time, n: f64) {
+        for r in self.records.iter_mut() {
+            if r.at <= now && r.restored.is_none() {
+                r.requests_failed += n;
+            }
+        }
+    }
+
+    pub fn report(&self, world: &World) -> Vec<Recovery> {
+        let s = |t: Time| round6(t as f64 / SECOND as f64);
+        self.records
+            .iter()
+            .map(|r| Recovery {
+                event: r.label.clone(),
+                at_seconds: s(r.at),
+                detected_seconds: r.detected.map(s),
+                evicted_seconds: r.evicted.map(s),
+                restored_seconds: r.restored.map(s),
+                pods_disrupted: r.pods.len() as u64,
+                requests_failed: r.requests_failed.round() as u64,
+                workloads: r
+                    .workloads
+                    .iter()
+                    .map(|(wl, _, restored)| {
+                        let (kind, namespace, name) = wl.describe(world);
+                        WorkloadRecovery {
+                            kind: kind.to_string(),
+                            namespace,
+                            name,
+                            restored_seconds: restored.map(s),
+                        }
+                    })
+                    .collect(),
+                timeline: r
+                    .timeline
+                    .iter()
+                    .map(|(t, what)| TimelineEntry {
+                        t: s(*t),
+                        what: what.clone(),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+/// Mean over failures that were restored of (restored − at), seconds.
+pub fn mean_time_to_recovery(rs: &[Recovery]) -> Option<f64> {
+    let done: Vec<f64> = rs
+        .iter()
+        .filter_map(|r| r.restored_seconds.map(|t| t - r.at_seconds))
+        .collect();
+    if done.is_empty() {
+        None
+    } else {
+        Some(round6(done.iter().sum::<f64>() / done.len() as f64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::MINUTE;
+
+    #[test]
+    fn random_failures_are_reproducible_and_within_the_run() {
+        let pf = PoolFailures {
+            pool: "p".into(),
+            nodes: vec![NodeId(0), NodeId(1)],
+            time_to_failure: TimeToFailure::Exponential { mean: 30 * MINUTE },
+            repair: 5 * MINUTE,
+        };
+        let a = random_failures(&pf, 1, 600 * MINUTE);
+        let b = random_failures(&pf, 1, 600 * MINUTE);
+        assert_eq!(a, b);
+        assert!(!a.is_empty());
+        assert!(
+            a.iter()
+                .all(|&(d, u, _)| d <= 600 * MINUTE && u == d + 5 * MINUTE)
+        );
+        // Per node, a failure starts only after the previous repair.
+        for n in [NodeId(0), NodeId(1)] {
+            let v: Vec<_> = a.iter().filter(|x| x.2 == n).collect();
+            assert!(v.windows(2).all(|w| w[1].0 >= w[0].1));
+        }
+        // Over 600 min with MTBF 30 min + 5 min repair, about 17 failures per node.
+        assert!((20..=50).contains(&a.len()), "{}", a.len());
+    }
+}
