@@ -31,7 +31,7 @@
 // `InputError` is wide; errors are the cold path (see yaml.rs).
 #![allow(clippy::result_large_err)]
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use k8s_openapi::api::apps::v1 as apps;
 use k8s_openapi::api::autoscaling::{v1 as autoscaling_v1, v2 as autoscaling_v2};
@@ -71,6 +71,8 @@ pub const DEFAULT_IMAGE_SIZE: i64 = 100 * 1024 * 1024;
 const DEFAULT_REVISION_HISTORY_LIMIT: i32 = 10;
 const DEFAULT_PROGRESS_DEADLINE_SECONDS: i32 = 600;
 const DEFAULT_BACKOFF_LIMIT: i32 = 6;
+/// Labels the Job API puts on its pod template.
+const JOB_NAME_LABELS: [&str; 2] = ["batch.kubernetes.io/job-name", "job-name"];
 /// autoscaling: the CPU target when an HPA names no metric.
 const DEFAULT_CPU_UTILIZATION: i32 = 80;
 /// scheduling.HighestUserDefinablePriority.
@@ -142,6 +144,8 @@ pub struct Parsed {
     pub name: String,
     /// Where the object starts (its file, its path in a List, its line).
     pub at: Loc,
+    /// `metadata.generateName` when the name was generated from it.
+    pub generate_name: Option<String>,
     object: Object,
 }
 
@@ -269,17 +273,15 @@ impl FileParser<'_> {
             self.errors.append(&mut ctx.errors);
             return;
         }
-        if let Some(items) = map
-            .get("items")
-            .filter(|_| kind == "List" || kind.ends_with("List"))
-        {
-            match items.as_array() {
-                Some(items) => {
+        if kind == "List" || (kind.ends_with("List") && map.contains_key("items")) {
+            match map.get("items").unwrap_or(&Value::Null) {
+                Value::Array(items) => {
                     for (i, item) in items.iter().enumerate() {
                         self.value(doc, join(&ctx.base, &format!("items[{i}]")), item);
                     }
                 }
-                None => ctx.err(
+                Value::Null => {}
+                _ => ctx.err(
                     "items",
                     "Invalid value: a List's items must be a list of objects",
                 ),
@@ -301,6 +303,7 @@ impl FileParser<'_> {
                             namespace,
                             name,
                             at,
+                            generate_name: generated_from(value),
                             object: *object,
                         }),
                         Converted::Ignored(why) => {
@@ -980,8 +983,9 @@ fn job(ctx: &mut Ctx, value: &Value, defaults: &LoadDefaults, index: usize) -> C
     let mut t = spec.template.clone();
     let m = t.metadata.get_or_insert_with(Default::default);
     let labels = m.labels.get_or_insert_with(Default::default);
-    labels.insert("batch.kubernetes.io/job-name".into(), name.clone());
-    labels.insert("job-name".into(), name.clone());
+    for label in JOB_NAME_LABELS {
+        labels.insert(label.to_string(), name.clone());
+    }
     let template = template(ctx, &t, &namespace, Workload::Job, defaults);
     let job = Job {
         meta: meta(&namespace, &name, &j.metadata),
@@ -1321,6 +1325,8 @@ pub fn insert_objects(
 ) -> Result<Vec<String>, Vec<InputError>> {
     let _ = defaults;
     let mut errors = Vec::new();
+    let mut objects = objects;
+    name_generated(world, &mut objects);
     check_duplicates(world, &objects, &mut errors);
 
     // Priority classes: the World's, the built-in ones, then the new ones.
@@ -1361,7 +1367,6 @@ pub fn insert_objects(
         .collect();
 
     // Resolve every template's priority and every pod's node before changing anything.
-    let mut objects = objects;
     for p in &mut objects {
         let existing = matches!(
             &p.object,
@@ -1671,6 +1676,56 @@ fn kubelet_admit(world: &World, node: NodeId, spec: &PodSpec) -> Result<(), Stri
         ));
     }
     Ok(())
+}
+
+/// Names made from `generateName` are unique across the whole load and the
+/// World (the API server appends random characters; here the file's object
+/// index, then the next free number).
+fn name_generated(world: &World, objects: &mut [Parsed]) {
+    let key = |p: &Parsed| (p.kind, p.namespace.clone(), p.name.clone());
+    let mut taken: HashSet<(&str, String, String)> = objects
+        .iter()
+        .filter(|p| p.generate_name.is_none())
+        .map(key)
+        .collect();
+    for p in objects.iter_mut() {
+        let Some(prefix) = p.generate_name.clone() else {
+            continue;
+        };
+        let mut n: usize = p.name[prefix.len()..].parse().unwrap_or(0);
+        let mut name = p.name.clone();
+        while taken.contains(&(p.kind, p.namespace.clone(), name.clone()))
+            || in_world(world, p.kind, &p.namespace, &name)
+        {
+            n += 1;
+            name = format!("{prefix}{n}");
+        }
+        if name != p.name {
+            p.name = name.clone();
+            if let Object::Job(j, t) = &mut p.object {
+                j.meta.name = name.clone();
+                for label in JOB_NAME_LABELS {
+                    t.spec.labels.insert(label.to_string(), name.clone());
+                }
+            }
+        }
+        taken.insert(key(p));
+    }
+}
+
+/// `metadata.generateName`, when there is no `metadata.name`.
+fn generated_from(value: &Value) -> Option<String> {
+    let named = value
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.is_empty());
+    if named {
+        return None;
+    }
+    value
+        .pointer("/metadata/generateName")
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 /// Two objects of one kind with one namespace and name, in this load or already

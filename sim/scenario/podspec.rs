@@ -211,6 +211,7 @@ fn overcommit_allowed(name: &str) -> bool {
 /// Parses one quantity of a resource list into the scheduler's unit, reporting a
 /// bad or negative quantity at `path`.
 pub fn resource_value(ctx: &mut Ctx, path: &str, name: &str, q: &K8sQuantity) -> Option<i64> {
+    let shown = &q.0;
     match quantity_from_k8s(q) {
         Err(e) => {
             ctx.err(path, e);
@@ -219,10 +220,7 @@ pub fn resource_value(ctx: &mut Ctx, path: &str, name: &str, q: &K8sQuantity) ->
         Ok(q) if q.is_negative() => {
             ctx.err(
                 path,
-                format!(
-                    "Invalid value: \"{}\": must be greater than or equal to 0",
-                    q
-                ),
+                format!("Invalid value: \"{shown}\": must be greater than or equal to 0"),
             );
             None
         }
@@ -233,7 +231,7 @@ pub fn resource_value(ctx: &mut Ctx, path: &str, name: &str, q: &K8sQuantity) ->
                 if !overcommit_allowed(name) && q.milli_value() % 1000 != 0 {
                     ctx.err(
                         path,
-                        format!("Invalid value: \"{}\": must be an integer", q),
+                        format!("Invalid value: \"{shown}\": must be an integer"),
                     );
                     return None;
                 }

@@ -1124,3 +1124,411 @@ fn every_error_in_a_file_is_collected() {
     );
     assert_eq!(e[3].hint.as_deref(), Some("did you mean `LoadBalancer`?"));
 }
+
+#[test]
+fn kubectl_dry_run_output_is_accepted() {
+    // `kubectl create deployment web --image=nginx --dry-run=client -o yaml`
+    let text = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  creationTimestamp: null
+  labels:
+    app: web
+  name: web
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: web
+  strategy: {}
+  template:
+    metadata:
+      creationTimestamp: null
+      labels:
+        app: web
+    spec:
+      containers:
+      - image: nginx
+        name: nginx
+        resources: {}
+status: {}
+"#;
+    let l = load(text);
+    let d = &l.world.deployments[0];
+    assert_eq!(d.replicas, 1);
+    assert!(matches!(
+        d.strategy,
+        DeploymentStrategy::RollingUpdate { .. }
+    ));
+}
+
+/// What `helm template` renders for a typical web chart: ServiceAccount,
+/// ConfigMap, RBAC, a Deployment with checksum annotations, anti-affinity,
+/// spread constraints and security contexts, its Service, PDB and HPA, an
+/// Ingress, and a CRD with one custom resource.
+const HELM_RENDERED: &str = r#"
+---
+# Source: web/templates/serviceaccount.yaml
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: release-web
+  labels:
+    helm.sh/chart: web-1.4.2
+    app.kubernetes.io/name: web
+    app.kubernetes.io/instance: release
+    app.kubernetes.io/version: "2.1.0"
+    app.kubernetes.io/managed-by: Helm
+automountServiceAccountToken: false
+---
+# Source: web/templates/configmap.yaml
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: release-web
+  labels:
+    app.kubernetes.io/name: web
+data:
+  config.yaml: |
+    listen: :8080
+    upstreams: [api:9000]
+---
+# Source: web/templates/rbac.yaml
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: release-web
+rules:
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["get", "watch", "list"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: release-web
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: release-web
+subjects:
+- kind: ServiceAccount
+  name: release-web
+  namespace: default
+---
+# Source: web/templates/service.yaml
+apiVersion: v1
+kind: Service
+metadata:
+  name: release-web
+  labels:
+    app.kubernetes.io/name: web
+spec:
+  type: ClusterIP
+  ports:
+    - port: 80
+      targetPort: http
+      protocol: TCP
+      name: http
+    - port: 9090
+      targetPort: metrics
+      name: metrics
+  selector:
+    app.kubernetes.io/name: web
+    app.kubernetes.io/instance: release
+---
+# Source: web/templates/deployment.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: release-web
+  labels:
+    app.kubernetes.io/name: web
+    app.kubernetes.io/instance: release
+spec:
+  replicas: 3
+  revisionHistoryLimit: 5
+  strategy:
+    type: RollingUpdate
+    rollingUpdate:
+      maxSurge: 1
+      maxUnavailable: 0
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: web
+      app.kubernetes.io/instance: release
+  template:
+    metadata:
+      annotations:
+        checksum/config: 3f1e1a8f0c3b0e0c2a1ad7f7a3c0b1f4e6d5c4b3a29180706f5e4d3c2b1a0918
+      labels:
+        app.kubernetes.io/name: web
+        app.kubernetes.io/instance: release
+    spec:
+      serviceAccountName: release-web
+      securityContext:
+        runAsUser: 1000
+        runAsGroup: 3000
+        fsGroup: 2000
+      priorityClassName: ""
+      nodeSelector:
+        kubernetes.io/os: linux
+      affinity:
+        podAntiAffinity:
+          preferredDuringSchedulingIgnoredDuringExecution:
+          - weight: 100
+            podAffinityTerm:
+              labelSelector:
+                matchLabels:
+                  app.kubernetes.io/name: web
+              topologyKey: kubernetes.io/hostname
+        nodeAffinity:
+          requiredDuringSchedulingIgnoredDuringExecution:
+            nodeSelectorTerms:
+            - matchExpressions:
+              - key: node.kubernetes.io/instance-type
+                operator: NotIn
+                values: [t3.micro]
+      topologySpreadConstraints:
+      - maxSkew: 1
+        topologyKey: topology.kubernetes.io/zone
+        whenUnsatisfiable: ScheduleAnyway
+        labelSelector:
+          matchLabels:
+            app.kubernetes.io/name: web
+        matchLabelKeys: [pod-template-hash]
+      tolerations:
+      - operator: Exists
+        effect: NoSchedule
+      containers:
+        - name: web
+          securityContext:
+            capabilities:
+              drop: [ALL]
+            readOnlyRootFilesystem: true
+            runAsNonRoot: true
+          image: "registry.example.com/web:2.1.0"
+          imagePullPolicy: IfNotPresent
+          ports:
+            - name: http
+              containerPort: 8080
+              protocol: TCP
+            - name: metrics
+              containerPort: 9090
+          livenessProbe:
+            httpGet: {path: /, port: http}
+          readinessProbe:
+            httpGet: {path: /ready, port: http}
+            initialDelaySeconds: 3
+          resources:
+            limits: {cpu: 500m, memory: 512Mi}
+            requests: {cpu: 200m, memory: 256Mi}
+          volumeMounts:
+            - {name: config, mountPath: /etc/web}
+            - {name: tmp, mountPath: /tmp}
+      volumes:
+        - name: config
+          configMap: {name: release-web}
+        - name: tmp
+          emptyDir: {}
+---
+# Source: web/templates/pdb.yaml
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: release-web
+spec:
+  maxUnavailable: 1
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: web
+---
+# Source: web/templates/hpa.yaml
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: release-web
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: release-web
+  minReplicas: 3
+  maxReplicas: 12
+  behavior:
+    scaleDown:
+      stabilizationWindowSeconds: 300
+      policies:
+      - {type: Percent, value: 50, periodSeconds: 60}
+  metrics:
+    - type: Resource
+      resource:
+        name: memory
+        target: {type: Utilization, averageUtilization: 75}
+    - type: Resource
+      resource:
+        name: cpu
+        target: {type: Utilization, averageUtilization: 60}
+---
+# Source: web/templates/ingress.yaml
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: release-web
+  annotations:
+    cert-manager.io/cluster-issuer: letsencrypt
+spec:
+  ingressClassName: nginx
+  tls:
+  - hosts: [web.example.com]
+    secretName: web-tls
+  rules:
+  - host: web.example.com
+    http:
+      paths:
+      - path: /
+        pathType: Prefix
+        backend:
+          service:
+            name: release-web
+            port: {name: http}
+---
+# Source: web/crds/backup.yaml
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: backups.example.com
+spec:
+  group: example.com
+  names: {kind: Backup, listKind: BackupList, plural: backups, singular: backup}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+---
+apiVersion: example.com/v1
+kind: Backup
+metadata:
+  name: nightly
+spec:
+  schedule: "0 3 * * *"
+"#;
+
+#[test]
+fn helm_rendered_bundle_loads_what_it_simulates_and_counts_the_rest() {
+    let l = load(HELM_RENDERED);
+    let w = &l.world;
+    let d = &w.deployments[0];
+    assert_eq!(
+        d.strategy,
+        DeploymentStrategy::RollingUpdate {
+            max_surge: IntOrPercent::Int(1),
+            max_unavailable: IntOrPercent::Int(0)
+        }
+    );
+    assert_eq!(d.revision_history_limit, 5);
+    let spec = w.spec(d.spec);
+    assert_eq!(
+        spec.priority_class, None,
+        "an empty priorityClassName is none"
+    );
+    assert_eq!(spec.node_selector["kubernetes.io/os"], "linux");
+    assert!(spec.required_node_affinity.is_some());
+    assert_eq!(spec.pod_anti_affinity.preferred.len(), 1);
+    let (weight, term) = &spec.pod_anti_affinity.preferred[0];
+    assert_eq!(
+        (*weight, term.namespaces.as_slice()),
+        (100, &["default".to_string()][..])
+    );
+    let tsc = &spec.topology_spread[0];
+    assert_eq!(
+        tsc.when_unsatisfiable,
+        crate::model::UnsatisfiableAction::ScheduleAnyway
+    );
+    assert_eq!(
+        (tsc.node_affinity_policy, tsc.node_taints_policy),
+        (
+            crate::model::InclusionPolicy::Honor,
+            crate::model::InclusionPolicy::Ignore
+        )
+    );
+    assert_eq!(tsc.match_label_keys, ["pod-template-hash"]);
+    // The empty-key Exists toleration has effect NoSchedule, so it does not cover
+    // NoExecute: both default tolerations are still added.
+    assert_eq!(spec.tolerations.len(), 3);
+    assert_eq!(spec.readiness_delay, Some(3 * SECOND));
+    assert_eq!(spec.requests.milli_cpu, 200);
+
+    let s = &w.services[0];
+    assert_eq!(
+        s.ports,
+        vec![
+            ("http".to_string(), 80, "http".to_string()),
+            ("metrics".to_string(), 9090, "metrics".to_string())
+        ]
+    );
+    assert_eq!(w.pdbs[0].max_unavailable, Some(IntOrPercent::Int(1)));
+    let h = &w.hpas[0];
+    assert_eq!(
+        (h.min_replicas, h.max_replicas, h.target_cpu_utilization),
+        (3, 12, Some(60))
+    );
+    assert_eq!(
+        l.summary.ignored_line().unwrap(),
+        "ignored: 7 objects of kinds Backup (1), ConfigMap (1), CustomResourceDefinition (1), Ingress (1), Role (1), RoleBinding (1), ServiceAccount (1)"
+    );
+    assert_eq!(l.summary.objects, 11);
+}
+
+#[test]
+fn generated_names_stay_unique_across_files() {
+    let job = "apiVersion: batch/v1\nkind: Job\nmetadata: {generateName: pi-}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: pi, image: perl}]\n";
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {generateName: worker-}\nspec: {containers: [{name: c, image: busybox}]}\n";
+    let l = load_files(&[
+        ("a.yaml", job),
+        ("b.yaml", job),
+        ("c.yaml", pod),
+        ("d.yaml", pod),
+    ])
+    .unwrap_or_else(|e| panic!("{}", crate::error::Error::Input(e)));
+    let w = &l.world;
+    let names: Vec<_> = w.jobs.iter().map(|j| j.meta.name.as_str()).collect();
+    assert_eq!(names, ["pi-0", "pi-1"]);
+    assert_eq!(w.spec(w.jobs[1].spec).labels["job-name"], "pi-1");
+    let pods: Vec<_> = w.pods.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(pods, ["worker-0", "worker-1"]);
+    let e = errors(
+        "apiVersion: v1\nkind: Pod\nmetadata: {namespace: x}\nspec: {containers: [{name: c, image: i}]}\n",
+    );
+    assert_eq!(
+        e[0].message,
+        "metadata.name: Required value: name or generateName is required"
+    );
+}
+
+#[test]
+fn empty_list_and_node_list_kinds() {
+    let l = load(
+        "apiVersion: v1\nkind: List\nitems: []\n---\napiVersion: v1\nkind: List\nmetadata: {resourceVersion: \"\"}\n",
+    );
+    assert_eq!(l.summary.objects, 0);
+    let nodes = NODES.replace("kind: List\n", "kind: NodeList\n");
+    assert_eq!(load(&nodes).world.nodes.len(), 2);
+}
+
+#[test]
+fn node_without_size_is_an_error() {
+    let e = errors("apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nstatus: {}\n");
+    assert_eq!(e[0].field.as_deref(), Some("status"));
+    assert!(
+        e[0].message.contains("status.allocatable"),
+        "{}",
+        e[0].message
+    );
+}
