@@ -1532,3 +1532,135 @@ fn node_without_size_is_an_error() {
         e[0].message
     );
 }
+
+#[test]
+fn dumped_daemon_pod_with_full_status_is_existing_state() {
+    let text = r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  creationTimestamp: "2024-05-02T09:15:02Z"
+  generateName: kube-proxy-
+  labels:
+    controller-revision-hash: 7d9c6b8f5
+    k8s-app: kube-proxy
+    pod-template-generation: "1"
+  name: kube-proxy-x7k2m
+  namespace: kube-system
+  ownerReferences:
+  - apiVersion: apps/v1
+    blockOwnerDeletion: true
+    controller: true
+    kind: DaemonSet
+    name: kube-proxy
+    uid: 2b0e7c55-6f0a-4a4e-9b8e-6e1f5d3c2a10
+  resourceVersion: "512"
+  uid: 8f3c2d1e-0a9b-4c8d-7e6f-5a4b3c2d1e0f
+spec:
+  affinity:
+    nodeAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+        nodeSelectorTerms:
+        - matchFields:
+          - key: metadata.name
+            operator: In
+            values: [kind-worker]
+  containers:
+  - command: [/usr/local/bin/kube-proxy, --config=/var/lib/kube-proxy/config.conf]
+    image: registry.k8s.io/kube-proxy:v1.30.0
+    imagePullPolicy: IfNotPresent
+    name: kube-proxy
+    resources: {}
+    securityContext: {privileged: true}
+    terminationMessagePath: /dev/termination-log
+    terminationMessagePolicy: File
+  dnsPolicy: ClusterFirst
+  enableServiceLinks: true
+  hostNetwork: true
+  nodeName: kind-worker
+  nodeSelector: {kubernetes.io/os: linux}
+  preemptionPolicy: PreemptLowerPriority
+  priority: 2000001000
+  priorityClassName: system-node-critical
+  restartPolicy: Always
+  schedulerName: default-scheduler
+  serviceAccountName: kube-proxy
+  terminationGracePeriodSeconds: 30
+  tolerations:
+  - operator: Exists
+  - {effect: NoExecute, key: node.kubernetes.io/not-ready, operator: Exists}
+  - {effect: NoExecute, key: node.kubernetes.io/unreachable, operator: Exists}
+  - {effect: NoSchedule, key: node.kubernetes.io/network-unavailable, operator: Exists}
+status:
+  conditions:
+  - lastProbeTime: null
+    lastTransitionTime: "2024-05-02T09:15:05Z"
+    status: "True"
+    type: Ready
+  containerStatuses:
+  - containerID: containerd://5b1e0c1c2f3a
+    image: registry.k8s.io/kube-proxy:v1.30.0
+    imageID: sha256:a0bf559e280cf431fceb938087d59deeebcf29cbf3706746e07f7ac08e80ba0b
+    lastState: {}
+    name: kube-proxy
+    ready: true
+    restartCount: 0
+    started: true
+    state:
+      running: {startedAt: "2024-05-02T09:15:04Z"}
+  hostIP: 172.18.0.3
+  hostIPs: [{ip: 172.18.0.3}]
+  phase: Running
+  podIP: 172.18.0.3
+  podIPs: [{ip: 172.18.0.3}]
+  qosClass: BestEffort
+  startTime: "2024-05-02T09:15:02Z"
+"#;
+    let l = load_files(&[("pods.yaml", text), ("nodes.yaml", NODES)])
+        .unwrap_or_else(|e| panic!("{}", crate::error::Error::Input(e)));
+    let w = &l.world;
+    let p = w.pod(w.pod_by_name("kube-system", "kube-proxy-x7k2m").unwrap());
+    assert_eq!(p.phase, PodPhase::Running);
+    assert_eq!(p.node, w.node_by_name("kind-worker"));
+    let spec = w.pod_spec(PodId(0));
+    assert_eq!(spec.priority, 2_000_001_000);
+    assert_eq!(spec.tolerations.len(), 4, "all covered: nothing added");
+}
+
+#[test]
+fn compile_pod_spec_serves_code_that_builds_pods() {
+    let meta = ObjectMeta {
+        labels: Some([("app".to_string(), "x".to_string())].into()),
+        ..Default::default()
+    };
+    let spec: core::PodSpec = serde_json::from_value(serde_json::json!({
+        "priorityClassName": "system-cluster-critical",
+        "containers": [{"name": "c", "image": "i", "resources": {"limits": {"nvidia.com/gpu": 1, "cpu": "1"}}}]
+    }))
+    .unwrap();
+    let mut w = World::default();
+    let s = compile_pod_spec(
+        &mut w,
+        "default",
+        &meta,
+        &spec,
+        Workload::Pod,
+        &LoadDefaults::default(),
+    )
+    .unwrap();
+    assert_eq!(s.priority, 2_000_000_000);
+    assert_eq!(s.requests.milli_cpu, 1000);
+    assert_eq!(s.requests.scalar(w.scalar_id("nvidia.com/gpu")), 1);
+    let bad: core::PodSpec =
+        serde_json::from_value(serde_json::json!({"containers": [{"name": "c"}]})).unwrap();
+    let e = compile_pod_spec(
+        &mut w,
+        "default",
+        &meta,
+        &bad,
+        Workload::Pod,
+        &LoadDefaults::default(),
+    )
+    .unwrap_err();
+    assert_eq!(e[0].field.as_deref(), Some("spec.containers[0].image"));
+}
