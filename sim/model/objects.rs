@@ -427,7 +427,7 @@ pub struct Job {
     pub parallelism: i32,
     pub backoff_limit: i32,
     pub spec: SpecId,
-    /// Pods owned and not yet deleted.
+    /// Pods owned; removed ones stay until the Job controller has counted them.
     pub pods: Vec<PodId>,
     pub succeeded: i32,
     pub failed: i32,

@@ -262,7 +262,9 @@ impl World {
         match owner {
             Some(Owner::ReplicaSet(rs)) => self.replicasets[rs.idx()].pods.retain(|&q| q != pod),
             Some(Owner::DaemonSet(ds)) => self.daemonsets[ds.idx()].pods.retain(|&q| q != pod),
-            Some(Owner::Job(j)) => self.jobs[j.idx()].pods.retain(|&q| q != pod),
+            // A Job keeps its removed pods until it has counted them (upstream's
+            // tracking finalizer); the Job controller drops them.
+            Some(Owner::Job(_)) => {}
             Some(Owner::StatefulSet(s)) => {
                 for slot in self.statefulsets[s.idx()].pods.iter_mut() {
                     if *slot == Some(pod) {
