@@ -7,5 +7,10 @@
 pub mod controllers;
 pub mod engine;
 pub mod error;
+pub mod kubelet;
+pub mod metrics;
 pub mod model;
+pub mod report;
+pub mod run;
 pub mod scenario;
+pub mod scheduler;

@@ -94,6 +94,12 @@ pub fn watchers(world: &World, change: Change, out: &mut Vec<ControllerRef>) {
     }
 }
 
+/// Whether a DaemonSet with pod spec `spec` should run a pod on `node`
+/// (`NodeShouldRunDaemonPod`'s first answer; see [`daemonset::node_should_run`]).
+pub fn daemon_eligible(_world: &World, spec: &PodSpec, node: &Node) -> bool {
+    !node.deleted && daemonset::node_should_run(spec, node).0
+}
+
 /// A workload's status in kubectl's terms (`READY`, `UP-TO-DATE`, `AVAILABLE`,
 /// `DESIRED CURRENT READY`, `COMPLETIONS`), computed from the World at `now`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -21,7 +21,7 @@ pub enum Change {
     NodeUpdated(NodeId),
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct World {
     pub nodes: Vec<Node>,
     pub pods: Vec<Pod>,
