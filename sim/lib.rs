@@ -4,8 +4,13 @@
 //! validated [`scenario::Scenario`], [`run::run`] simulates it and returns a
 //! [`metrics::Report`].
 
+pub mod controllers;
 pub mod engine;
 pub mod error;
+pub mod kubelet;
+pub mod metrics;
 pub mod model;
+pub mod report;
+pub mod run;
 pub mod scenario;
 pub mod scheduler;

@@ -14,12 +14,14 @@ use crate::model::resources::{Resources, ScalarId};
 pub enum Change {
     PodAdded(PodId),
     PodUpdated(PodId),
+    /// Deletion was requested: the pod is Terminating.
+    PodDeleting(PodId),
     /// The pod is gone from the API server (its node's resources are free).
     PodRemoved(PodId),
     NodeUpdated(NodeId),
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct World {
     pub nodes: Vec<Node>,
     pub pods: Vec<Pod>,
@@ -42,7 +44,17 @@ pub struct World {
     pub pod_by_key: HashMap<(String, String), PodId>,
     /// Pods per phase, maintained incrementally (deleted pods excluded).
     pub phase_counts: [usize; 4],
+    /// Nodes holding at least one pod, and their summed allocatable and requests
+    /// (for time-weighted allocation metrics without a scan per event).
+    pub used: UsedTotals,
     pub changes: Vec<Change>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UsedTotals {
+    pub nodes: usize,
+    pub allocatable: Resources,
+    pub requested: Resources,
 }
 
 impl World {
@@ -134,10 +146,15 @@ impl World {
         p.nominated_node = None;
         let spec = &self.specs[p.spec.idx()];
         let n = &mut self.nodes[node.idx()];
+        if n.pods.is_empty() {
+            self.used.nodes += 1;
+            self.used.allocatable.add(&n.allocatable);
+        }
         n.requested.add(&spec.requests);
         n.nonzero_requested.0 += spec.nonzero_milli_cpu;
         n.nonzero_requested.1 += spec.nonzero_memory;
         n.pods.push(pod);
+        self.used.requested.add(&spec.requests);
         self.changes.push(Change::PodUpdated(pod));
     }
 
@@ -172,7 +189,7 @@ impl World {
             return;
         }
         p.deleting_since = Some(now);
-        self.changes.push(Change::PodUpdated(pod));
+        self.changes.push(Change::PodDeleting(pod));
     }
 
     /// Remove the pod from the API server: frees its node's resources and drops
@@ -195,6 +212,11 @@ impl World {
             n.nonzero_requested.1 -= spec.nonzero_memory;
             if let Some(i) = n.pods.iter().position(|&q| q == pod) {
                 n.pods.remove(i);
+            }
+            self.used.requested.sub(&spec.requests);
+            if n.pods.is_empty() {
+                self.used.nodes -= 1;
+                self.used.allocatable.sub(&n.allocatable);
             }
         }
         let owner = p.owner;
@@ -258,6 +280,20 @@ impl World {
                     p.key()
                 ));
             }
+        }
+        let mut used = UsedTotals::default();
+        for n in &self.nodes {
+            if !n.pods.is_empty() {
+                used.nodes += 1;
+                used.allocatable.add(&n.allocatable);
+                used.requested.add(&n.requested);
+            }
+        }
+        if used != self.used {
+            return Err(format!(
+                "used-node totals {:?} differ from recomputed {:?}",
+                self.used, used
+            ));
         }
         if counts != self.phase_counts {
             return Err(format!(

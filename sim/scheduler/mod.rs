@@ -259,6 +259,13 @@ impl Scheduler {
                     self.queue.move_unschedulable(now, |sensitive| sensitive);
                 }
             }
+            Change::PodDeleting(p) => {
+                // Terminating pods stop counting for topology spreading.
+                self.pod_changed(world, p, now);
+                if world.pod(p).node.is_some() {
+                    self.queue.move_unschedulable(now, |sensitive| sensitive);
+                }
+            }
             Change::PodRemoved(p) => {
                 self.pod_changed(world, p, now);
                 if world.pod(p).node.is_some() {
@@ -339,6 +346,10 @@ impl Scheduler {
                         || *r == plugins::inter_pod_affinity::NAME
                 });
                 self.queue.add_unschedulable(pod, now, sensitive);
+                if let Some(p) = &preemption {
+                    // The run loop sets status.nominatedNodeName.
+                    self.set_nomination(pod, Some(p.node));
+                }
                 Outcome::Unschedulable {
                     message: diag.message(),
                     preemption,

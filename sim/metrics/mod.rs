@@ -1,0 +1,325 @@
+//! What a run measured: the [`Recorder`] observes the World as the loop runs,
+//! and [`Report`] is the stable, serde-serialised result (`report.json`).
+//! Field names are snake_case and part of the contract in DESIGN.md: add, never
+//! rename. Every time is seconds of simulated time since the start.
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{Time, seconds};
+use crate::model::{PodPhase, Resources, World};
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct PodCounts {
+    pub created: u64,
+    pub scheduled: u64,
+    pub pending_at_end: u64,
+    pub evicted: u64,
+    pub failed: u64,
+    pub preempted: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl Percentiles {
+    /// Nearest-rank percentiles of `values` (sorted here).
+    pub fn of(values: &mut [f64]) -> Percentiles {
+        if values.is_empty() {
+            return Percentiles::default();
+        }
+        values.sort_by(f64::total_cmp);
+        let rank = |p: f64| {
+            let k = ((p / 100.0) * values.len() as f64).ceil() as usize;
+            values[k.clamp(1, values.len()) - 1]
+        };
+        Percentiles {
+            p50: rank(50.0),
+            p95: rank(95.0),
+            p99: rank(99.0),
+            max: values[values.len() - 1],
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Scheduling {
+    pub attempts: u64,
+    /// From pod creation to binding, for pods the scheduler bound.
+    pub latency_seconds: Percentiles,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Allocation {
+    pub cpu: f64,
+    pub memory: f64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Packing {
+    pub nodes_used_peak: u64,
+    pub nodes_used_end: u64,
+    /// A valid lower bound on the nodes the pods running at the end need.
+    pub lower_bound_nodes: u64,
+    /// lower_bound_nodes / nodes_used_end (1.0 when no node is used).
+    pub efficiency: f64,
+    /// Time-weighted requested/allocatable over the nodes that hold pods.
+    pub allocation: Allocation,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Recovery {
+    pub event: String,
+    pub at_seconds: f64,
+    pub detected_seconds: Option<f64>,
+    pub evicted_seconds: Option<f64>,
+    pub restored_seconds: Option<f64>,
+    pub pods_disrupted: u64,
+    pub requests_failed: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct WorkloadReport {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub desired: i64,
+    pub current: i64,
+    pub ready: i64,
+    pub available: i64,
+    pub up_to_date: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub succeeded: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct ServiceReport {
+    pub namespace: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub service_type: String,
+    pub endpoints_ready: u64,
+    pub endpoints_not_ready: u64,
+    /// `IP:port`-style list as `kubectl describe service` shows, pod names here.
+    pub endpoints: Vec<String>,
+    pub requests: u64,
+    pub failed: u64,
+    pub availability: f64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct PendingPod {
+    pub namespace: String,
+    pub name: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct NodeReport {
+    pub name: String,
+    pub pool: Option<String>,
+    pub zone: Option<String>,
+    pub ready: bool,
+    pub pods: u64,
+    pub cpu_requested_milli: i64,
+    pub cpu_allocatable_milli: i64,
+    pub memory_requested: i64,
+    pub memory_allocatable: i64,
+}
+
+/// One sample of the cluster's state, for time series and plots.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Sample {
+    pub t: f64,
+    pub pending: u64,
+    pub running: u64,
+    pub nodes_used: u64,
+    pub cpu_allocation: f64,
+    pub memory_allocation: f64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Report {
+    pub scenario: String,
+    pub scenario_hash: String,
+    pub seed: u64,
+    pub scheduler: String,
+    pub kubernetes_version: String,
+    pub kubesim_version: String,
+    pub simulated_seconds: f64,
+    pub events_processed: u64,
+    pub wall_seconds: f64,
+    pub events_per_second: f64,
+    pub pods: PodCounts,
+    pub scheduling: Scheduling,
+    pub packing: Packing,
+    pub recovery: Vec<Recovery>,
+    pub workloads: Vec<WorkloadReport>,
+    pub services: Vec<ServiceReport>,
+    pub nodes: Vec<NodeReport>,
+    pub pending: Vec<PendingPod>,
+    pub ignored_objects: std::collections::BTreeMap<String, usize>,
+    pub timeseries: Vec<Sample>,
+}
+
+/// Observes the run; the loop calls it after every event.
+#[derive(Default)]
+pub struct Recorder {
+    pub created: u64,
+    pub scheduled: u64,
+    pub failed: u64,
+    pub evicted: u64,
+    pub preempted: u64,
+    pub latencies_us: Vec<Time>,
+    pub nodes_used_peak: usize,
+    last_t: Time,
+    /// ∫ requested/allocatable dt over time with used nodes, per resource.
+    cpu_integral: f64,
+    mem_integral: f64,
+    used_time: Time,
+    pub samples: Vec<Sample>,
+}
+
+impl Recorder {
+    /// Advance the time integrals to `now` with the state as it was before `now`.
+    pub fn advance(&mut self, world: &World, now: Time) {
+        if now > self.last_t {
+            let dt = now - self.last_t;
+            let u = &world.used;
+            if u.nodes > 0 {
+                self.used_time += dt;
+                self.cpu_integral +=
+                    ratio(u.requested.milli_cpu, u.allocatable.milli_cpu) * dt as f64;
+                self.mem_integral += ratio(u.requested.memory, u.allocatable.memory) * dt as f64;
+            }
+            self.last_t = now;
+        }
+        self.nodes_used_peak = self.nodes_used_peak.max(world.used.nodes);
+    }
+
+    pub fn sample(&mut self, world: &World, now: Time) {
+        let u = &world.used;
+        self.samples.push(Sample {
+            t: seconds(now),
+            pending: pending_unbound(world) as u64,
+            running: world.phase_counts[PodPhase::Running as usize] as u64,
+            nodes_used: u.nodes as u64,
+            cpu_allocation: ratio(u.requested.milli_cpu, u.allocatable.milli_cpu),
+            memory_allocation: ratio(u.requested.memory, u.allocatable.memory),
+        });
+    }
+
+    pub fn allocation(&self) -> Allocation {
+        if self.used_time == 0 {
+            return Allocation::default();
+        }
+        let t = self.used_time as f64;
+        Allocation {
+            cpu: round6(self.cpu_integral / t),
+            memory: round6(self.mem_integral / t),
+        }
+    }
+}
+
+fn ratio(a: i64, b: i64) -> f64 {
+    if b <= 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+/// Round for reports, so that floating-point noise never reaches a golden file.
+pub fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+/// Live pods not bound to any node.
+pub fn pending_unbound(world: &World) -> usize {
+    world
+        .pods
+        .iter()
+        .filter(|p| !p.deleted && p.node.is_none() && p.deleting_since.is_none())
+        .count()
+}
+
+/// A valid lower bound on the number of nodes needed to hold `pods` (requests),
+/// given the cluster's nodes: never above the optimum. It is the largest of
+/// (a) per resource, the fewest nodes whose allocatable (largest first) covers
+///     the summed requests; and
+/// (b) per resource, the number of pods that need more than half of the largest
+///     node's allocatable of that resource: no two of them can share a node.
+pub fn lower_bound_nodes(pods: &[&Resources], nodes: &[&Resources]) -> u64 {
+    if pods.is_empty() {
+        return 0;
+    }
+    type Get = fn(&Resources) -> i64;
+    let getters: [Get; 4] = [
+        |r| r.milli_cpu,
+        |r| r.memory,
+        |r| r.ephemeral_storage,
+        |r| r.pods,
+    ];
+    let mut best = 1u64;
+    for get in getters {
+        let total: i64 = pods.iter().map(|p| get(p)).sum();
+        let mut caps: Vec<i64> = nodes.iter().map(|n| get(n)).collect();
+        caps.sort_unstable_by(|a, b| b.cmp(a));
+        let mut covered = 0i64;
+        let mut k = 0u64;
+        for c in &caps {
+            if covered >= total {
+                break;
+            }
+            covered += c;
+            k += 1;
+        }
+        best = best.max(k);
+        if let Some(&max_cap) = caps.first() {
+            let big = pods.iter().filter(|p| 2 * get(p) > max_cap).count() as u64;
+            best = best.max(big);
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(cpu: i64, mem: i64) -> Resources {
+        Resources {
+            milli_cpu: cpu,
+            memory: mem,
+            pods: 1,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn lower_bound_counts_sizes_and_pods_that_cannot_share() {
+        let node = Resources {
+            milli_cpu: 4000,
+            memory: 16,
+            pods: 110,
+            ..Default::default()
+        };
+        let nodes = vec![&node; 10];
+        // Sum of sizes: 3 × 2100m = 6300m → 2 nodes; but no two 2100m pods fit together on 4000m → 3.
+        let p = r(2100, 1);
+        assert_eq!(lower_bound_nodes(&[&p, &p, &p], &nodes), 3);
+        // Small pods: 10 × 500m = 5000m → 2 nodes.
+        let s = r(500, 1);
+        assert_eq!(lower_bound_nodes(&[&s; 10], &nodes), 2);
+        assert_eq!(lower_bound_nodes(&[], &nodes), 0);
+    }
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let mut v: Vec<f64> = (1..=100).map(f64::from).collect();
+        let p = Percentiles::of(&mut v);
+        assert_eq!((p.p50, p.p95, p.p99, p.max), (50.0, 95.0, 99.0, 100.0));
+    }
+}

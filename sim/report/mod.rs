@@ -1,0 +1,274 @@
+//! Presenting a [`Report`]: a kubectl-like terminal summary and `report.json`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::error::Error;
+use crate::metrics::Report;
+
+/// Render rows as aligned columns (kubectl's tabwriter style: two spaces between columns).
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: Vec<&str>, out: &mut String| {
+        let n = cells.len();
+        for (i, c) in cells.into_iter().enumerate() {
+            if i + 1 == n {
+                out.push_str(c);
+            } else {
+                let _ = write!(out, "{c:<w$}  ", w = widths[i]);
+            }
+        }
+        out.push('\n');
+    };
+    line(header.to_vec(), &mut out);
+    for r in rows {
+        line(r.iter().map(String::as_str).collect(), &mut out);
+    }
+    out
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+fn mib(bytes: i64) -> String {
+    format!("{}Mi", bytes / (1024 * 1024))
+}
+
+/// The terminal summary of one run.
+pub fn render_text(r: &Report) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "scenario {}  seed {}  scheduler {}  kubernetes {}  kubesim {}  (hash {})",
+        r.scenario, r.seed, r.scheduler, r.kubernetes_version, r.kubesim_version, r.scenario_hash
+    );
+    let _ = writeln!(
+        o,
+        "simulated {:.0}s in {:.3}s wall, {} events ({:.0} events/s)\n",
+        r.simulated_seconds, r.wall_seconds, r.events_processed, r.events_per_second
+    );
+    let deps: Vec<_> = r
+        .workloads
+        .iter()
+        .filter(|w| w.kind == "Deployment")
+        .collect();
+    if !deps.is_empty() {
+        let rows: Vec<Vec<String>> = deps
+            .iter()
+            .map(|w| {
+                vec![
+                    format!("deployment/{}", qualified(&w.namespace, &w.name)),
+                    format!("{}/{}", w.ready, w.desired),
+                    w.up_to_date.to_string(),
+                    w.available.to_string(),
+                ]
+            })
+            .collect();
+        o.push_str(&table(&["NAME", "READY", "UP-TO-DATE", "AVAILABLE"], &rows));
+        o.push('\n');
+    }
+    let rss: Vec<_> = r
+        .workloads
+        .iter()
+        .filter(|w| w.kind == "ReplicaSet")
+        .collect();
+    if !rss.is_empty() {
+        let rows: Vec<Vec<String>> = rss
+            .iter()
+            .map(|w| {
+                vec![
+                    format!("replicaset/{}", qualified(&w.namespace, &w.name)),
+                    w.desired.to_string(),
+                    w.current.to_string(),
+                    w.ready.to_string(),
+                ]
+            })
+            .collect();
+        o.push_str(&table(&["NAME", "DESIRED", "CURRENT", "READY"], &rows));
+        o.push('\n');
+    }
+    let others: Vec<_> = r
+        .workloads
+        .iter()
+        .filter(|w| w.kind != "Deployment" && w.kind != "ReplicaSet")
+        .collect();
+    if !others.is_empty() {
+        let rows: Vec<Vec<String>> = others
+            .iter()
+            .map(|w| {
+                let status = match (w.succeeded, w.failed) {
+                    (Some(s), Some(f)) => format!("{s}/{} complete, {f} failed", w.desired),
+                    _ => format!("{}/{} ready", w.ready, w.desired),
+                };
+                vec![
+                    format!(
+                        "{}/{}",
+                        w.kind.to_lowercase(),
+                        qualified(&w.namespace, &w.name)
+                    ),
+                    status,
+                ]
+            })
+            .collect();
+        o.push_str(&table(&["NAME", "STATUS"], &rows));
+        o.push('\n');
+    }
+    if !r.services.is_empty() {
+        let rows: Vec<Vec<String>> = r
+            .services
+            .iter()
+            .map(|s| {
+                let mut eps = s
+                    .endpoints
+                    .iter()
+                    .take(3)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(",");
+                if s.endpoints.len() > 3 {
+                    let _ = write!(eps, " + {} more", s.endpoints.len() - 3);
+                }
+                if eps.is_empty() {
+                    eps = "<none>".into();
+                }
+                vec![
+                    format!("service/{}", qualified(&s.namespace, &s.name)),
+                    s.service_type.clone(),
+                    s.endpoints_ready.to_string(),
+                    eps,
+                ]
+            })
+            .collect();
+        o.push_str(&table(&["NAME", "TYPE", "ENDPOINTS", "PODS"], &rows));
+        o.push('\n');
+    }
+    const MAX_NODES: usize = 20;
+    let rows: Vec<Vec<String>> = r
+        .nodes
+        .iter()
+        .take(MAX_NODES)
+        .map(|n| {
+            vec![
+                n.name.clone(),
+                if n.ready {
+                    "Ready".into()
+                } else {
+                    "NotReady".into()
+                },
+                n.zone.clone().unwrap_or_else(|| "-".into()),
+                n.pods.to_string(),
+                format!("{}m/{}m", n.cpu_requested_milli, n.cpu_allocatable_milli),
+                format!("{}/{}", mib(n.memory_requested), mib(n.memory_allocatable)),
+            ]
+        })
+        .collect();
+    o.push_str(&table(
+        &[
+            "NODE",
+            "STATUS",
+            "ZONE",
+            "PODS",
+            "CPU REQ/ALLOC",
+            "MEMORY REQ/ALLOC",
+        ],
+        &rows,
+    ));
+    if r.nodes.len() > MAX_NODES {
+        let _ = writeln!(o, "… and {} more nodes", r.nodes.len() - MAX_NODES);
+    }
+    o.push('\n');
+    if !r.pending.is_empty() {
+        let rows: Vec<Vec<String>> = r
+            .pending
+            .iter()
+            .take(10)
+            .map(|p| vec![qualified(&p.namespace, &p.name), p.reason.clone()])
+            .collect();
+        o.push_str(&table(&["PENDING POD", "REASON"], &rows));
+        if r.pending.len() > 10 {
+            let _ = writeln!(o, "… and {} more pending pods", r.pending.len() - 10);
+        }
+        o.push('\n');
+    }
+    let p = &r.pods;
+    let _ = writeln!(
+        o,
+        "pods: {} created, {} scheduled, {} pending, {} failed, {} evicted, {} preempted",
+        p.created, p.scheduled, p.pending_at_end, p.failed, p.evicted, p.preempted
+    );
+    let l = &r.scheduling.latency_seconds;
+    let _ = writeln!(
+        o,
+        "scheduling: {} attempts; latency p50 {:.3}s  p95 {:.3}s  p99 {:.3}s  max {:.3}s",
+        r.scheduling.attempts, l.p50, l.p95, l.p99, l.max
+    );
+    let k = &r.packing;
+    let _ = writeln!(
+        o,
+        "packing: nodes used {} (peak {}), lower bound {}, efficiency {}; allocation cpu {} memory {}",
+        k.nodes_used_end,
+        k.nodes_used_peak,
+        k.lower_bound_nodes,
+        pct(k.efficiency),
+        pct(k.allocation.cpu),
+        pct(k.allocation.memory)
+    );
+    if !r.ignored_objects.is_empty() {
+        let kinds: Vec<String> = r
+            .ignored_objects
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+        let total: usize = r.ignored_objects.values().sum();
+        let _ = writeln!(
+            o,
+            "ignored: {total} objects of kinds not simulated ({})",
+            kinds.join(", ")
+        );
+    }
+    o
+}
+
+fn qualified(ns: &str, name: &str) -> String {
+    if ns == "default" {
+        name.to_string()
+    } else {
+        format!("{ns}/{name}")
+    }
+}
+
+/// `report.json`: pretty, with a trailing newline.
+pub fn to_json(r: &Report) -> String {
+    let mut s = serde_json::to_string_pretty(r).expect("reports serialise");
+    s.push('\n');
+    s
+}
+
+/// Write the run's files into `dir`.
+pub fn write_out(r: &Report, dir: &Path) -> Result<(), Error> {
+    let io = |e: std::io::Error| Error::Io {
+        path: dir.display().to_string(),
+        message: e.to_string(),
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    std::fs::write(dir.join("report.json"), to_json(r)).map_err(io)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_aligns_columns() {
+        let t = table(&["A", "LONGER"], &[vec!["xxxx".into(), "1".into()]]);
+        assert_eq!(t, "A     LONGER\nxxxx  1\n");
+    }
+}

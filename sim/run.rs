@@ -1,0 +1,584 @@
+//! The run loop: the one place where events are given meaning. It pops the next
+//! event, lets the component it belongs to act on the World, then hands every
+//! resulting World change to the watchers (scheduler, controllers, kubelet,
+//! recorder), which react by scheduling further events. Nothing else advances
+//! time, and nothing else calls a component.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::controllers::{self, ControllerRef, Ctx};
+use crate::engine::{EventQueue, MILLISECOND, SECOND, Time, seconds};
+use crate::error::Error;
+use crate::kubelet::{self, KubeletAction};
+use crate::metrics::*;
+use crate::model::*;
+use crate::scenario::{Action, ScaleTarget, Scenario};
+use crate::scheduler::{Outcome, Scheduler};
+
+/// Delay between an object changing and a watching controller reconciling it
+/// (informer propagation plus work-queue pickup). A documented simplification.
+pub const WATCH_DELAY: Time = 10 * MILLISECOND;
+
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    pub seed: Option<u64>,
+    pub scheduler: Option<String>,
+    pub duration: Option<Time>,
+    pub kubernetes_version: Option<KubeVersion>,
+    pub check_invariants: bool,
+    /// End early once nothing is left to happen but periodic work.
+    pub until_stable: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    Scenario(usize),
+    Reconcile(ControllerRef),
+    SchedulerWake,
+    Kubelet {
+        pod: PodId,
+        generation: u32,
+        action: KubeletAction,
+    },
+    Sample,
+}
+
+struct Sim<'a> {
+    scenario: &'a Scenario,
+    world: World,
+    queue: EventQueue<Event>,
+    scheduler: Scheduler,
+    recorder: Recorder,
+    pending_reconcile: BTreeSet<ControllerRef>,
+    scheduler_wake: Option<Time>,
+    /// Events other than samples and scheduler wake-ups still in the queue.
+    real_events: u64,
+    reasons: HashMap<PodId, String>,
+    failed_seen: BTreeSet<PodId>,
+    requeue: Vec<(Time, ControllerRef)>,
+    kubelet_out: Vec<(Time, PodId, u32, KubeletAction)>,
+    watch_buf: Vec<ControllerRef>,
+    check_invariants: bool,
+}
+
+/// Simulate a loaded scenario.
+pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<Report, Error> {
+    let wall = std::time::Instant::now();
+    let seed = opts.seed.unwrap_or(scenario.seed);
+    let duration = opts.duration.unwrap_or(scenario.duration);
+    let version = opts
+        .kubernetes_version
+        .unwrap_or(scenario.kubernetes_version);
+    let sched_spec = opts
+        .scheduler
+        .clone()
+        .unwrap_or_else(|| scenario.scheduler.clone());
+    let scheduler = Scheduler::new(&sched_spec, &scenario.base_dir, version, seed)?;
+    let mut sim = Sim {
+        scenario,
+        world: scenario.world.clone(),
+        queue: EventQueue::new(),
+        scheduler,
+        recorder: Recorder::default(),
+        pending_reconcile: BTreeSet::new(),
+        scheduler_wake: None,
+        real_events: 0,
+        reasons: HashMap::new(),
+        failed_seen: BTreeSet::new(),
+        requeue: Vec::new(),
+        kubelet_out: Vec::new(),
+        watch_buf: Vec::new(),
+        check_invariants: opts.check_invariants,
+    };
+    sim.start();
+    let sample_every = sample_interval(duration);
+    sim.queue.schedule(0, Event::Sample);
+    let mut events: u64 = 0;
+    let mut last_time = 0;
+    while let Some(t) = sim.queue.peek_time() {
+        if t > duration {
+            break;
+        }
+        let (t, ev) = sim.queue.pop().expect("peeked");
+        if t < last_time {
+            return Err(Error::Internal(format!(
+                "simulated time went backwards: {t} < {last_time}"
+            )));
+        }
+        last_time = t;
+        events += 1;
+        sim.recorder.advance(&sim.world, t);
+        if !matches!(ev, Event::Sample | Event::SchedulerWake) {
+            sim.real_events -= 1;
+        }
+        match ev {
+            Event::Sample => {
+                sim.recorder.sample(&sim.world, t);
+                if t + sample_every <= duration {
+                    sim.queue.schedule(t + sample_every, Event::Sample);
+                }
+            }
+            other => sim.handle(other, t),
+        }
+        sim.settle(t);
+        if sim.check_invariants {
+            sim.world.check_invariants().map_err(|m| {
+                Error::Internal(format!(
+                    "invariant violated at {:.6}s after {:?}: {m}",
+                    seconds(t),
+                    ev
+                ))
+            })?;
+        }
+        if opts.until_stable
+            && sim.real_events == 0
+            && sim.scheduler.next_wakeup(t).is_none_or(|w| w > t)
+        {
+            last_time = t;
+            break;
+        }
+    }
+    let end = if opts.until_stable {
+        last_time
+    } else {
+        duration
+    };
+    sim.recorder.advance(&sim.world, end);
+    let mut report = sim.report(seed, &sched_spec, version, end, events);
+    report.wall_seconds = wall.elapsed().as_secs_f64();
+    report.events_per_second = if report.wall_seconds > 0.0 {
+        (events as f64 / report.wall_seconds).round()
+    } else {
+        0.0
+    };
+    Ok(report)
+}
+
+/// Samples for time series: about 500 per run, on whole seconds.
+fn sample_interval(duration: Time) -> Time {
+    ((duration / 500) / SECOND).max(1) * SECOND
+}
+
+impl Sim<'_> {
+    fn schedule(&mut self, t: Time, ev: Event) {
+        if !matches!(ev, Event::Sample | Event::SchedulerWake) {
+            self.real_events += 1;
+        }
+        self.queue.schedule(t, ev);
+    }
+
+    fn start(&mut self) {
+        for (i, e) in self.scenario.events.iter().enumerate() {
+            self.schedule(e.at, Event::Scenario(i));
+        }
+        let w = &self.world;
+        let mut refs: Vec<ControllerRef> = Vec::new();
+        refs.extend(
+            (0..w.deployments.len()).map(|i| ControllerRef::Deployment(DeploymentId(i as u32))),
+        );
+        refs.extend(
+            (0..w.replicasets.len()).map(|i| ControllerRef::ReplicaSet(ReplicaSetId(i as u32))),
+        );
+        refs.extend(
+            (0..w.statefulsets.len()).map(|i| ControllerRef::StatefulSet(StatefulSetId(i as u32))),
+        );
+        refs.extend(
+            (0..w.daemonsets.len()).map(|i| ControllerRef::DaemonSet(DaemonSetId(i as u32))),
+        );
+        refs.extend((0..w.jobs.len()).map(|i| ControllerRef::Job(JobId(i as u32))));
+        refs.extend((0..w.services.len()).map(|i| ControllerRef::Endpoints(ServiceId(i as u32))));
+        for r in refs {
+            self.pending_reconcile.insert(r);
+            self.schedule(0, Event::Reconcile(r));
+        }
+        // Pods present at load (bare pods, existing state) enter the scheduler's queue.
+        let initial: Vec<Change> = (0..self.world.pods.len())
+            .map(|i| Change::PodAdded(PodId(i as u32)))
+            .collect();
+        self.recorder.created += initial.len() as u64;
+        self.world.changes.clear();
+        for c in initial {
+            self.scheduler.on_change(&self.world, c, 0);
+        }
+        self.settle(0);
+    }
+
+    fn handle(&mut self, ev: Event, now: Time) {
+        match ev {
+            Event::Scenario(i) => self.scenario_event(i, now),
+            Event::Reconcile(r) => {
+                self.pending_reconcile.remove(&r);
+                let mut ctx = Ctx {
+                    world: &mut self.world,
+                    now,
+                    requeue: &mut self.requeue,
+                };
+                controllers::reconcile(&mut ctx, r);
+            }
+            Event::SchedulerWake => {
+                if self.scheduler_wake == Some(now) {
+                    self.scheduler_wake = None;
+                }
+                self.schedule_pods(now);
+            }
+            Event::Kubelet {
+                pod,
+                generation,
+                action,
+            } => {
+                let p = self.world.pod(pod);
+                if p.deleted || p.generation != generation {
+                    return;
+                }
+                kubelet::apply(&mut self.world, pod, action, now, &mut self.kubelet_out);
+            }
+            Event::Sample => {}
+        }
+    }
+
+    fn scenario_event(&mut self, i: usize, _now: Time) {
+        match &self.scenario.events[i].action {
+            Action::Scale { target, replicas } => match *target {
+                ScaleTarget::Deployment(d) => {
+                    self.world.deployments[d.idx()].replicas = *replicas;
+                    self.wake(ControllerRef::Deployment(d));
+                }
+                ScaleTarget::ReplicaSet(r) => {
+                    self.world.replicasets[r.idx()].replicas = *replicas;
+                    self.wake(ControllerRef::ReplicaSet(r));
+                }
+                ScaleTarget::StatefulSet(s) => {
+                    self.world.statefulsets[s.idx()].replicas = *replicas;
+                    self.wake(ControllerRef::StatefulSet(s));
+                }
+            },
+        }
+    }
+
+    /// Queue a reconcile after the watch delay unless one is already pending.
+    fn wake(&mut self, r: ControllerRef) {
+        if self.pending_reconcile.insert(r) {
+            let t = self.queue.now() + WATCH_DELAY;
+            self.schedule(t, Event::Reconcile(r));
+        }
+    }
+
+    /// One scheduling pass: every pod the queue offers now.
+    fn schedule_pods(&mut self, now: Time) {
+        while let Some(pod) = self.scheduler.pop(&self.world, now) {
+            match self.scheduler.schedule_one(&self.world, pod, now) {
+                Outcome::Bind(node) => {
+                    self.world.bind(pod, node, now);
+                    self.reasons.remove(&pod);
+                    self.recorder.scheduled += 1;
+                    let created = self.world.pod(pod).created_at;
+                    self.recorder.latencies_us.push(now - created);
+                    kubelet::on_bound(&self.world, pod, &mut self.kubelet_out, now);
+                }
+                Outcome::Unschedulable {
+                    message,
+                    preemption,
+                } => {
+                    self.reasons.insert(pod, message);
+                    if let Some(p) = preemption {
+                        self.world.pods[pod.idx()].nominated_node = Some(p.node);
+                        for v in p.victims {
+                            self.recorder.preempted += 1;
+                            self.world.mark_deleting(v, now);
+                        }
+                    }
+                }
+            }
+            // Let watchers see each binding before the next cycle, as upstream's
+            // scheduler cache assumes the pod immediately.
+            self.settle(now);
+        }
+    }
+
+    /// Deliver World changes to every watcher until none are left.
+    fn settle(&mut self, now: Time) {
+        loop {
+            let changes = std::mem::take(&mut self.world.changes);
+            if changes.is_empty() {
+                break;
+            }
+            for c in changes {
+                match c {
+                    Change::PodAdded(_) => self.recorder.created += 1,
+                    Change::PodDeleting(p) => {
+                        kubelet::on_deleting(&mut self.world, p, now, &mut self.kubelet_out)
+                    }
+                    Change::PodUpdated(p) => {
+                        // Failed is terminal, so each pod is counted once.
+                        if self.world.pod(p).phase == PodPhase::Failed && self.failed_seen.insert(p)
+                        {
+                            self.recorder.failed += 1;
+                        }
+                    }
+                    _ => {}
+                }
+                self.scheduler.on_change(&self.world, c, now);
+                let mut buf = std::mem::take(&mut self.watch_buf);
+                controllers::watchers(&self.world, c, &mut buf);
+                for r in buf.drain(..) {
+                    self.wake(r);
+                }
+                self.watch_buf = buf;
+            }
+        }
+        for (t, r) in std::mem::take(&mut self.requeue) {
+            self.schedule(t.max(now), Event::Reconcile(r));
+        }
+        for (t, pod, generation, action) in std::mem::take(&mut self.kubelet_out) {
+            self.schedule(
+                t,
+                Event::Kubelet {
+                    pod,
+                    generation,
+                    action,
+                },
+            );
+        }
+        if let Some(w) = self.scheduler.next_wakeup(now)
+            && self.scheduler_wake.is_none_or(|cur| w < cur)
+        {
+            self.scheduler_wake = Some(w);
+            self.schedule(w.max(now), Event::SchedulerWake);
+        }
+    }
+
+    fn report(
+        &self,
+        seed: u64,
+        scheduler: &str,
+        version: KubeVersion,
+        end: Time,
+        events: u64,
+    ) -> Report {
+        let w = &self.world;
+        let mut lat: Vec<f64> = self
+            .recorder
+            .latencies_us
+            .iter()
+            .map(|&t| seconds(t))
+            .collect();
+        let mut pending = Vec::new();
+        for (i, p) in w.pods.iter().enumerate() {
+            if !p.deleted && p.node.is_none() && p.deleting_since.is_none() {
+                let reason = self
+                    .reasons
+                    .get(&PodId(i as u32))
+                    .cloned()
+                    .unwrap_or_else(|| "not yet attempted".to_string());
+                pending.push(PendingPod {
+                    namespace: p.namespace.clone(),
+                    name: p.name.clone(),
+                    reason,
+                });
+            }
+        }
+        let running: Vec<&Resources> = w
+            .pods
+            .iter()
+            .filter(|p| !p.deleted && p.node.is_some())
+            .map(|p| &w.specs[p.spec.idx()].requests)
+            .collect();
+        let caps: Vec<&Resources> = w.live_nodes().map(|(_, n)| &n.allocatable).collect();
+        let lb = lower_bound_nodes(&running, &caps);
+        let used_end = w.used.nodes as u64;
+        Report {
+            scenario: self.scenario.name.clone(),
+            scenario_hash: self.scenario.content_hash.clone(),
+            seed,
+            scheduler: scheduler.to_string(),
+            kubernetes_version: version.to_string(),
+            kubesim_version: env!("CARGO_PKG_VERSION").to_string(),
+            simulated_seconds: seconds(end),
+            events_processed: events,
+            wall_seconds: 0.0,
+            events_per_second: 0.0,
+            pods: PodCounts {
+                created: self.recorder.created,
+                scheduled: self.recorder.scheduled,
+                pending_at_end: pending.len() as u64,
+                evicted: self.recorder.evicted,
+                failed: self.recorder.failed,
+                preempted: self.recorder.preempted,
+            },
+            scheduling: Scheduling {
+                attempts: self.scheduler.attempts(),
+                latency_seconds: Percentiles::of(&mut lat),
+            },
+            packing: Packing {
+                nodes_used_peak: self.recorder.nodes_used_peak as u64,
+                nodes_used_end: used_end,
+                lower_bound_nodes: lb,
+                efficiency: if used_end == 0 {
+                    1.0
+                } else {
+                    round6(lb as f64 / used_end as f64)
+                },
+                allocation: self.recorder.allocation(),
+            },
+            recovery: Vec::new(),
+            workloads: workloads(w, end),
+            services: services(w),
+            nodes: nodes(w),
+            pending,
+            ignored_objects: self.scenario.ignored.clone(),
+            timeseries: self.recorder.samples.clone(),
+        }
+    }
+}
+
+/// (current, ready, available) over the active pods; available means ready for
+/// at least `min_ready` seconds at `now`.
+fn counts<'a>(
+    w: &World,
+    pods: impl Iterator<Item = &'a PodId>,
+    min_ready: i32,
+    now: Time,
+) -> (i64, i64, i64) {
+    let mut current = 0;
+    let mut ready = 0;
+    let mut available = 0;
+    for &p in pods {
+        let pod = w.pod(p);
+        if !pod.is_active() {
+            continue;
+        }
+        current += 1;
+        if pod.ready {
+            ready += 1;
+            if pod
+                .ready_at
+                .is_some_and(|t| t + u64::from(min_ready.max(0) as u32) * SECOND <= now)
+            {
+                available += 1;
+            }
+        }
+    }
+    (current, ready, available)
+}
+
+fn workloads(w: &World, now: Time) -> Vec<WorkloadReport> {
+    let mut out = Vec::new();
+    for d in w.deployments.iter().filter(|d| !d.deleted) {
+        let mut cur = (0, 0, 0);
+        let mut up_to_date = 0;
+        for &rs in &d.replicasets {
+            let r = &w.replicasets[rs.idx()];
+            let c = counts(w, r.pods.iter(), d.min_ready_seconds, now);
+            cur = (cur.0 + c.0, cur.1 + c.1, cur.2 + c.2);
+            if r.spec == d.spec {
+                up_to_date += c.0;
+            }
+        }
+        out.push(WorkloadReport {
+            kind: "Deployment".into(),
+            namespace: d.meta.namespace.clone(),
+            name: d.meta.name.clone(),
+            desired: i64::from(d.replicas),
+            current: cur.0,
+            ready: cur.1,
+            available: cur.2,
+            up_to_date,
+            ..Default::default()
+        });
+    }
+    for r in w.replicasets.iter().filter(|r| !r.deleted) {
+        let c = counts(w, r.pods.iter(), r.min_ready_seconds, now);
+        out.push(WorkloadReport {
+            kind: "ReplicaSet".into(),
+            namespace: r.meta.namespace.clone(),
+            name: r.meta.name.clone(),
+            desired: i64::from(r.replicas),
+            current: c.0,
+            ready: c.1,
+            available: c.2,
+            up_to_date: c.0,
+            ..Default::default()
+        });
+    }
+    for s in w.statefulsets.iter().filter(|s| !s.deleted) {
+        let c = counts(w, s.pods.iter().flatten(), 0, now);
+        out.push(WorkloadReport {
+            kind: "StatefulSet".into(),
+            namespace: s.meta.namespace.clone(),
+            name: s.meta.name.clone(),
+            desired: i64::from(s.replicas),
+            current: c.0,
+            ready: c.1,
+            available: c.2,
+            up_to_date: c.0,
+            ..Default::default()
+        });
+    }
+    for d in w.daemonsets.iter().filter(|d| !d.deleted) {
+        let c = counts(w, d.pods.iter(), 0, now);
+        let desired = w
+            .live_nodes()
+            .filter(|(_, n)| crate::controllers::daemon_eligible(w, w.spec(d.spec), n))
+            .count() as i64;
+        out.push(WorkloadReport {
+            kind: "DaemonSet".into(),
+            namespace: d.meta.namespace.clone(),
+            name: d.meta.name.clone(),
+            desired,
+            current: c.0,
+            ready: c.1,
+            available: c.2,
+            up_to_date: c.0,
+            ..Default::default()
+        });
+    }
+    for j in w.jobs.iter().filter(|j| !j.deleted) {
+        let c = counts(w, j.pods.iter(), 0, now);
+        out.push(WorkloadReport {
+            kind: "Job".into(),
+            namespace: j.meta.namespace.clone(),
+            name: j.meta.name.clone(),
+            desired: i64::from(j.completions.unwrap_or(1)),
+            current: c.0,
+            ready: c.1,
+            available: c.2,
+            up_to_date: c.0,
+            succeeded: Some(i64::from(j.succeeded)),
+            failed: Some(i64::from(j.failed)),
+        });
+    }
+    out
+}
+
+fn services(w: &World) -> Vec<ServiceReport> {
+    w.services
+        .iter()
+        .map(|s| ServiceReport {
+            namespace: s.meta.namespace.clone(),
+            name: s.meta.name.clone(),
+            service_type: s.service_type.clone(),
+            endpoints_ready: s.endpoints.len() as u64,
+            endpoints_not_ready: s.not_ready_endpoints.len() as u64,
+            endpoints: s.endpoints.iter().map(|&p| w.pod(p).name.clone()).collect(),
+            requests: 0,
+            failed: 0,
+            availability: if s.endpoints.is_empty() { 0.0 } else { 1.0 },
+        })
+        .collect()
+}
+
+fn nodes(w: &World) -> Vec<NodeReport> {
+    w.live_nodes()
+        .map(|(_, n)| NodeReport {
+            name: n.name.clone(),
+            pool: n.pool.clone(),
+            zone: n.zone().map(str::to_string),
+            ready: n.ready,
+            pods: n.pods.iter().filter(|&&p| !w.pod(p).deleted).count() as u64,
+            cpu_requested_milli: n.requested.milli_cpu,
+            cpu_allocatable_milli: n.allocatable.milli_cpu,
+            memory_requested: n.requested.memory,
+            memory_allocatable: n.allocatable.memory,
+        })
+        .collect()
+}

@@ -1,0 +1,132 @@
+//! Malformed and impossible input: exit code 2 and a message naming the file,
+//! line and field, never a panic.
+
+const HEAD: &str =
+    "apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nmetadata: {name: bad}\nspec:\n";
+const POOL: &str = "  cluster:\n    nodePools:\n    - name: p\n      count: 2\n      allocatable: {cpu: \"4\", memory: 8Gi}\n";
+
+/// (name, file content, text the error must contain, line it must name)
+fn cases() -> Vec<(&'static str, String, &'static str, usize)> {
+    vec![
+        (
+            "typo",
+            format!("{HEAD}  duration: 1m\n  cluster:\n    nodePool: []\n"),
+            "did you mean `nodePools`",
+            7,
+        ),
+        (
+            "bad-quantity",
+            format!(
+                "{HEAD}  duration: 1m\n  cluster:\n    nodePools:\n    - name: p\n      count: 1\n      allocatable: {{cpu: \"abc\", memory: 1Gi}}\n"
+            ),
+            "allocatable.cpu",
+            10,
+        ),
+        (
+            "bad-duration",
+            format!("{HEAD}  duration: 5 minutes\n{POOL}"),
+            "spec.duration",
+            5,
+        ),
+        (
+            "negative-count",
+            format!(
+                "{HEAD}  duration: 1m\n  cluster:\n    nodePools:\n    - name: p\n      count: -3\n      allocatable: {{cpu: \"4\", memory: 8Gi}}\n"
+            ),
+            "count",
+            9,
+        ),
+        (
+            "unknown-action",
+            format!(
+                "{HEAD}  duration: 1m\n{POOL}  events:\n  - {{at: 10s, action: scael, target: deployment/x, replicas: 1}}\n"
+            ),
+            "did you mean `scale`",
+            12,
+        ),
+        (
+            "missing-target",
+            format!(
+                "{HEAD}  duration: 1m\n{POOL}  events:\n  - {{at: 10s, action: scale, target: deployment/nope, replicas: 1}}\n"
+            ),
+            "no deployment named default/nope",
+            12,
+        ),
+        (
+            "event-after-end",
+            format!(
+                "{HEAD}  duration: 1m\n{POOL}  events:\n  - {{at: 2m, action: scale, target: deployment/x, replicas: 1}}\n"
+            ),
+            "after the end",
+            12,
+        ),
+        (
+            "syntax",
+            format!("{HEAD}  duration: 1m\n  cluster: [\n"),
+            "bad.yaml",
+            0,
+        ),
+        (
+            "missing-manifest",
+            format!("{HEAD}  duration: 1m\n{POOL}  manifests: [nowhere.yaml]\n"),
+            "cannot read manifest file",
+            11,
+        ),
+        (
+            "not-a-scenario",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n".to_string(),
+            "must be a kubesim Scenario",
+            2,
+        ),
+        ("empty", "# nothing here\n".to_string(), "bad.yaml", 0),
+        ("no-nodes", format!("{HEAD}  duration: 1m\n"), "no nodes", 0),
+    ]
+}
+
+#[test]
+fn bad_input_is_exit_2_with_file_line_and_field() {
+    let dir = std::env::temp_dir().join(format!("kubesim-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut failures = Vec::new();
+    for (name, content, needle, line) in cases() {
+        let file = dir.join("bad.yaml");
+        std::fs::write(&file, &content).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kubesim"))
+            .args(["validate"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        let at = format!("bad.yaml:{line}:");
+        if out.status.code() != Some(2) {
+            failures.push(format!(
+                "{name}: exit {:?}, stderr: {err}",
+                out.status.code()
+            ));
+        } else if !err.contains(needle)
+            || (line > 0 && !err.contains(&at))
+            || err.contains("panicked")
+        {
+            failures.push(format!(
+                "{name}: expected {needle:?} at line {line}, got: {err}"
+            ));
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn binary_file_is_rejected() {
+    let dir = std::env::temp_dir().join(format!("kubesim-bin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("x.yaml");
+    std::fs::write(&file, [0x7f, b'E', b'L', b'F', 0, 0, 1, 2]).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kubesim"))
+        .arg("run")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).ok();
+}
