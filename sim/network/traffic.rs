@@ -70,7 +70,11 @@ impl Cause {
 /// What kube-proxy programs for a Service: the ready endpoints, or when none
 /// is ready the serving terminating ones.
 pub fn proxied_endpoints(s: &Service) -> Vec<PodId> {
-    s.endpoints.clone()
+    if s.endpoints.is_empty() {
+        s.terminating_endpoints.clone()
+    } else {
+        s.endpoints.clone()
+    }
 }
 
 /// Counts per traffic entry. Fluid counts are fractional until reported.

@@ -9,6 +9,8 @@
 
 pub mod faults;
 pub mod manifests;
+pub mod podspec;
+pub mod strict;
 pub mod yaml;
 
 pub use faults::{

@@ -241,6 +241,12 @@ impl Document {
             let (line, column) = self.locate_key(path);
             return with_field(InputError::new(file, message).at(line, column), path);
         }
+        if message.starts_with("invalid type: boolean") && message.contains("expected a string") {
+            // kubectl reads YAML 1.1, where an unquoted y/n/yes/no/on/off is a boolean.
+            return self.error(file, path, message).hint(
+                "quote the value: YAML reads unquoted y, n, yes, no, on and off as booleans",
+            );
+        }
         self.error(file, path, message)
     }
 

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod golden;
+mod props;
 mod tidy;
 
 use std::path::{Path, PathBuf};
