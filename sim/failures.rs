@@ -155,6 +155,9 @@ pub struct Record {
     pub restored: Option<Time>,
     pub requests_failed: f64,
     pub timeline: Vec<(Time, String)>,
+    /// The failure lasts until then (a crash loop with `for`); nothing is
+    /// restored before. `Time::MAX`: for ever.
+    pub not_before: Time,
 }
 
 /// Every failure of the run, in the order they happened.
@@ -205,8 +208,14 @@ impl Recoveries {
             evicted: None,
             restored: None,
             requests_failed: 0.0,
+            not_before: at,
         });
         self.records.len() - 1
+    }
+
+    /// The failure goes on until `t` (e.g. a pod crashing for a while).
+    pub fn lasts_until(&mut self, idx: usize, t: Time) {
+        self.records[idx].not_before = t;
     }
 
     pub fn any_open(&self) -> bool {
@@ -219,7 +228,11 @@ impl Recoveries {
 
     /// Check whether open failures' workloads are whole again.
     pub fn observe(&mut self, world: &World, now: Time) {
-        for r in self.records.iter_mut().filter(|r| r.restored.is_none()) {
+        for r in self
+            .records
+            .iter_mut()
+            .filter(|r| r.restored.is_none() && now >= r.not_before)
+        {
             let mut all = true;
             let mut latest = r.at;
             for (wl, target, restored) in r.workloads.iter_mut() {
@@ -282,12 +295,10 @@ impl Recoveries {
                     r.timeline
                         .push((t, format!("{} Ready again", world.node(n).name)));
                 }
-                LifecycleEvent::Evicted(p) if r.pods.contains(&p) => {
-                    if r.evicted.is_none() {
-                        r.evicted = Some(t);
-                        r.timeline
-                            .push((t, format!("first eviction: pod {}", world.pod(p).key())));
-                    }
+                LifecycleEvent::Evicted(p) if r.pods.contains(&p) && r.evicted.is_none() => {
+                    r.evicted = Some(t);
+                    r.timeline
+                        .push((t, format!("first eviction: pod {}", world.pod(p).key())));
                 }
                 _ => {}
             }

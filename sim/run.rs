@@ -655,6 +655,7 @@ impl Sim<'_> {
         self.event_record.insert(i, r);
         if let Some(until) = until {
             self.crashing.insert(pod, until);
+            self.recoveries.lasts_until(r, until.unwrap_or(Time::MAX));
         }
         let on_live_node = self
             .world

@@ -1,5 +1,7 @@
 //! Presenting a [`Report`]: a kubectl-like terminal summary and `report.json`.
 
+pub mod failures;
+
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -197,6 +199,7 @@ pub fn render_text(r: &Report) -> String {
         }
         o.push('\n');
     }
+    failures::render(r, &mut o);
     let p = &r.pods;
     let _ = writeln!(
         o,

@@ -122,7 +122,7 @@ impl Rate {
 
 impl std::fmt::Display for Rate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.0 % 1000 == 0 {
+        if self.0.is_multiple_of(1000) {
             write!(f, "{}/s", self.0 / 1000)
         } else {
             write!(f, "{}/s", self.per_second())
@@ -685,7 +685,11 @@ pub(crate) fn event_action(
     let node_label = || {
         let mut names: Vec<String> = ev.node.iter().cloned().collect();
         names.extend(ev.nodes.iter().cloned());
-        names.join(",")
+        if names.len() > 4 {
+            format!("{} and {} more", names[..3].join(","), names.len() - 3)
+        } else {
+            names.join(",")
+        }
     };
     let suffix = for_
         .map(|t| format!(" for {}", crate::model::duration::format_duration(t)))

@@ -2,6 +2,7 @@
 //! summary, determinism, bad input, and the tidy check.
 
 mod bad_input;
+mod failures;
 mod golden;
 mod props;
 mod tidy;

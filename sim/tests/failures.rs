@@ -1,0 +1,325 @@
+//! Failures and recovery end to end: the default timeline pinned to
+//! upstream's numbers, partitions shorter than the toleration, StatefulSet
+//! at-most-once, zone rate limiting, and request accounting.
+
+use super::*;
+use kubesim::engine::SECOND;
+use kubesim::metrics::Report;
+use kubesim::model::KubeVersion;
+use kubesim::run::RunOptions;
+use kubesim::scenario::TrafficModel;
+
+fn run_with(path: &Path, opts: RunOptions) -> Report {
+    let s = kubesim::scenario::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    kubesim::run::run(&s, &opts).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Write `text` as a scenario file under the target directory and run it.
+fn run_yaml(name: &str, text: &str, opts: RunOptions) -> Report {
+    let dir = std::env::temp_dir().join(format!("kubesim-failures-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(&path, text).unwrap();
+    run_with(&path, opts)
+}
+
+fn checked() -> RunOptions {
+    RunOptions {
+        check_invariants: true,
+        ..Default::default()
+    }
+}
+
+fn workload<'a>(r: &'a Report, kind: &str, name: &str) -> &'a kubesim::metrics::WorkloadReport {
+    r.workloads
+        .iter()
+        .find(|w| w.kind == kind && w.name == name)
+        .unwrap_or_else(|| panic!("{kind}/{name}"))
+}
+
+/// Times in the timeline that mention `what`.
+fn when(r: &kubesim::metrics::Recovery, what: &str) -> Vec<f64> {
+    r.timeline
+        .iter()
+        .filter(|e| e.what.contains(what))
+        .map(|e| e.t)
+        .collect()
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-6
+}
+
+#[test]
+fn default_timeline_follows_upstream_v1_37() {
+    // failNode at 300 s. The kubelet renewed its Lease at most 10 s before
+    // (renew interval = 40 s lease / 4); the controller sees a renewal at its
+    // next 5 s pass, so the probe timestamp is in [290, 305); Ready=Unknown
+    // at the first pass strictly more than 50 s (v1.32+) later:
+    // detected ∈ (340, 360], on the 5 s grid.
+    let r = run_with(&repo().join("scenarios/node-failure.yaml"), checked());
+    let f = &r.recovery[0];
+    let at = f.at_seconds;
+    let detected = f.detected_seconds.unwrap();
+    assert!(
+        detected > at + 40.0 && detected <= at + 60.0,
+        "detected {detected}"
+    );
+    assert!(
+        close(detected % 5.0, 0.0),
+        "monitor period grid: {detected}"
+    );
+    // The unreachable:NoExecute taint at the next 100 ms tainting pass (the
+    // zone is healthy: rate 0.1/s, the bucket is full).
+    let tainted = when(f, "tainted node.kubernetes.io/unreachable:NoExecute")[0];
+    assert!(close(tainted, detected + 0.1), "tainted {tainted}");
+    // Eviction 300 s (DefaultTolerationSeconds) after the taint eviction
+    // controller saw the taint (10 ms watch delay).
+    let evicted = f.evicted_seconds.unwrap();
+    assert!(close(evicted, tainted + 0.01 + 300.0), "evicted {evicted}");
+    // The ReplicaSet replaces the evicted pod at once: Running and Ready after
+    // the 2 s start-up latency (plus watch delays).
+    let web = f
+        .workloads
+        .iter()
+        .find(|w| w.kind == "Deployment")
+        .unwrap()
+        .restored_seconds
+        .unwrap();
+    assert!(web > evicted + 2.0 && web < evicted + 2.1, "web {web}");
+    // The StatefulSet's pod stays Terminating until the node returns at 20m.
+    let db = f
+        .workloads
+        .iter()
+        .find(|w| w.kind == "StatefulSet")
+        .unwrap()
+        .restored_seconds
+        .unwrap();
+    assert!(db > 1200.0 && db < 1205.0, "db {db}");
+    // DaemonSet pods tolerate unreachable for ever: only web and db evicted.
+    assert_eq!(r.pods.evicted, 2);
+    assert_eq!(f.pods_disrupted, 3);
+}
+
+#[test]
+fn grace_period_is_40s_before_v1_32_and_configurable() {
+    let path = repo().join("scenarios/node-failure.yaml");
+    let old = run_with(
+        &path,
+        RunOptions {
+            kubernetes_version: Some(KubeVersion {
+                major: 1,
+                minor: 31,
+            }),
+            ..Default::default()
+        },
+    );
+    let f = &old.recovery[0];
+    let d = f.detected_seconds.unwrap() - f.at_seconds;
+    assert!(d > 30.0 && d <= 50.0, "v1.31 detected after {d}");
+    let new = run_with(&path, RunOptions::default());
+    let g = &new.recovery[0];
+    assert!(close(
+        (g.detected_seconds.unwrap() - g.at_seconds) - d,
+        10.0
+    ));
+
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "  seed: 42\n",
+        "  seed: 42\n  controllers: {nodeMonitorGracePeriod: 20s}\n",
+    );
+    let r = run_yaml("grace20", &text, RunOptions::default());
+    let h = &r.recovery[0];
+    assert!(close(
+        (h.detected_seconds.unwrap() - h.at_seconds) - (g.detected_seconds.unwrap() - g.at_seconds),
+        -30.0
+    ));
+}
+
+#[test]
+fn partition_shorter_than_toleration_evicts_nothing() {
+    let r = run_with(&repo().join("scenarios/partition.yaml"), checked());
+    assert_eq!(r.pods.evicted, 0);
+    for f in &r.recovery {
+        assert!(f.detected_seconds.is_some(), "{}: not detected", f.event);
+        assert_eq!(f.evicted_seconds, None, "{}", f.event);
+        // Whole again as soon as the partition heals.
+        assert!(f.restored_seconds.is_some(), "{}", f.event);
+    }
+    let api = workload(&r, "Deployment", "api");
+    assert_eq!((api.ready, api.desired), (6, 6));
+    assert_eq!(r.pods.created, 6, "no pod was replaced");
+}
+
+#[test]
+fn statefulset_pods_are_never_duplicated() {
+    // general-4 holds db's pod from 5m to 20m; it is evicted at ~11m. Until
+    // the node returns, the Terminating pod keeps its ordinal: the StatefulSet
+    // has 2 active pods and creates nothing.
+    let path = repo().join("scenarios/node-failure.yaml");
+    let at = |secs: u64| {
+        run_with(
+            &path,
+            RunOptions {
+                duration: Some(secs * SECOND),
+                check_invariants: true,
+                ..Default::default()
+            },
+        )
+    };
+    let r12 = at(12 * 60);
+    let r19 = at(19 * 60 + 50);
+    for r in [&r12, &r19] {
+        let db = workload(r, "StatefulSet", "db");
+        assert_eq!((db.current, db.ready, db.desired), (2, 2, 3));
+    }
+    assert_eq!(r12.pods.created, r19.pods.created);
+    let end = run_with(&path, checked());
+    let db = workload(&end, "StatefulSet", "db");
+    assert_eq!((db.current, db.ready), (3, 3));
+    assert_eq!(
+        end.pods.created,
+        r19.pods.created + 1,
+        "one db pod, recreated once"
+    );
+}
+
+#[test]
+fn zone_outage_taints_one_node_every_ten_seconds() {
+    let r = run_with(&repo().join("scenarios/zone-outage.yaml"), checked());
+    let f = &r.recovery[0];
+    let mut t = when(f, "tainted");
+    t.sort_by(f64::total_cmp);
+    assert_eq!(t.len(), 3);
+    // Fully disrupted zone among healthy ones: HealthyQPSFunc, 0.1 node/s.
+    assert!(t.windows(2).all(|w| w[1] - w[0] >= 10.0 - 1e-6), "{t:?}");
+    assert!(f.evicted_seconds.is_some());
+    let fe = workload(&r, "Deployment", "frontend");
+    assert_eq!((fe.ready, fe.desired), (6, 6));
+}
+
+const CLUSTER_OF: &str = r#"apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+metadata: {name: rates}
+spec:
+  seed: 1
+  duration: 20m
+  cluster:
+    nodePools:
+    - name: node
+      count: COUNT
+      zones: [zone-a]
+      allocatable: {cpu: "4", memory: 16Gi, pods: "110"}
+  events:
+  - {at: 1m, action: failNode, nodes: [NODES]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app}
+spec:
+  replicas: REPLICAS
+  selector: {matchLabels: {app: app}}
+  template:
+    metadata: {labels: {app: app}}
+    spec:
+      containers:
+      - {name: app, image: app, resources: {requests: {cpu: 100m}}}
+"#;
+
+fn cluster(count: usize, failed: usize, replicas: usize) -> String {
+    let nodes: Vec<String> = (0..failed).map(|i| format!("node-{i}")).collect();
+    CLUSTER_OF
+        .replace("COUNT", &count.to_string())
+        .replace("NODES", &nodes.join(", "))
+        .replace("REPLICAS", &replicas.to_string())
+}
+
+#[test]
+fn partial_disruption_of_a_large_zone_uses_the_secondary_rate() {
+    // 60 nodes in one zone, 40 fail: 40/60 ≥ 0.55 and more than 2 → partial
+    // disruption; 60 > 50 (large cluster) → 0.01 node/s: one taint per 100 s.
+    let r = run_yaml("partial", &cluster(60, 40, 60), RunOptions::default());
+    let f = &r.recovery[0];
+    let mut t = when(f, "tainted");
+    t.sort_by(f64::total_cmp);
+    assert!(t.len() >= 2, "{t:?}");
+    assert!(t.windows(2).all(|w| w[1] - w[0] >= 100.0 - 1e-6), "{t:?}");
+    // A small zone in partial disruption stops tainting altogether.
+    let r = run_yaml("partial-small", &cluster(10, 6, 10), RunOptions::default());
+    let f = &r.recovery[0];
+    assert!(f.detected_seconds.is_some());
+    assert!(when(f, "tainted").len() <= 1, "{:?}", f.timeline);
+}
+
+#[test]
+fn a_fully_disrupted_cluster_evicts_nothing() {
+    // Every zone fully disrupted: master disruption mode, no NoExecute taints.
+    let r = run_yaml("all-down", &cluster(3, 3, 3), checked());
+    let f = &r.recovery[0];
+    assert!(f.detected_seconds.is_some());
+    assert_eq!(f.evicted_seconds, None);
+    assert_eq!(r.pods.evicted, 0);
+}
+
+#[test]
+fn every_request_is_counted_once() {
+    for name in ["node-failure", "partition", "crashloop", "zone-outage"] {
+        let r = run_with(&repo().join(format!("scenarios/{name}.yaml")), checked());
+        for s in r.services.iter().filter(|s| s.requests > 0) {
+            let by_cause: u64 = s.failures.values().sum();
+            assert_eq!(s.failed, by_cause, "{name}");
+            assert!(s.failed <= s.requests, "{name}");
+            let succeeded = s.requests - s.failed;
+            assert!(close(
+                s.availability,
+                (succeeded as f64 / s.requests as f64 * 1e6).round() / 1e6
+            ));
+        }
+        // Poisson arrivals at the configured rate: within 5 σ of the mean.
+        let s = r.services.iter().find(|s| s.requests > 0).unwrap();
+        let _ = s;
+    }
+    // node-failure: 20/s from 1m to 25m → 28 800 expected, σ ≈ 170.
+    let r = run_with(
+        &repo().join("scenarios/node-failure.yaml"),
+        RunOptions::default(),
+    );
+    let n = r.services[0].requests as f64;
+    assert!((n - 28_800.0).abs() < 5.0 * 28_800f64.sqrt(), "{n}");
+    // Requests failed during a failure are a subset of all failed requests.
+    let during: u64 = r.recovery.iter().map(|f| f.requests_failed).sum();
+    assert!(during <= r.services[0].failed);
+}
+
+#[test]
+fn fluid_and_requests_agree() {
+    // The same scenario under both traffic models: request counts within 2 %,
+    // availability within 0.01 (documented in network/traffic.rs).
+    for name in ["node-failure", "zone-outage", "partition"] {
+        let path = repo().join(format!("scenarios/{name}.yaml"));
+        let opts = |m| RunOptions {
+            traffic_model: Some(m),
+            ..Default::default()
+        };
+        let a = run_with(&path, opts(TrafficModel::Requests));
+        let b = run_with(&path, opts(TrafficModel::Fluid));
+        for (x, y) in a.services.iter().zip(&b.services) {
+            if x.requests == 0 {
+                continue;
+            }
+            let dr = (x.requests as f64 - y.requests as f64).abs() / x.requests as f64;
+            assert!(
+                dr < 0.02,
+                "{name}: requests {} vs {}",
+                x.requests,
+                y.requests
+            );
+            assert!(
+                (x.availability - y.availability).abs() < 0.01,
+                "{name}: availability {} vs {}",
+                x.availability,
+                y.availability
+            );
+        }
+    }
+}
