@@ -260,6 +260,8 @@ pub struct Scenario {
     pub traffic: Vec<TrafficSpec>,
     /// Pools with a `failureRate`.
     pub pool_failures: Vec<PoolFailures>,
+    /// What loading decided that the user should know (e.g. a pod the kubelet rejected).
+    pub notes: Vec<String>,
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, Error> {
@@ -471,7 +473,8 @@ pub fn load(path: &Path) -> Result<Scenario, Error> {
     if !errors.is_empty() {
         return Err(Error::Input(errors));
     }
-    manifests::insert_objects(&mut world, parsed, &load_defaults).map_err(Error::Input)?;
+    let notes =
+        manifests::insert_objects(&mut world, parsed, &load_defaults).map_err(Error::Input)?;
     if world.nodes.is_empty() {
         return Err(first
             .error(&file, "spec.cluster", "the cluster has no nodes")
@@ -513,6 +516,7 @@ pub fn load(path: &Path) -> Result<Scenario, Error> {
         network,
         traffic,
         pool_failures,
+        notes,
     })
 }
 
