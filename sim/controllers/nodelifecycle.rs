@@ -653,6 +653,144 @@ pub fn min_toleration_seconds(taints: &[&Taint], tols: &[Toleration]) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::controllers::testutil::test_world;
+
+    /// Kubelets renew every 10 s on a phase-0 grid; node 0 stops at `stop`.
+    struct Grid {
+        stop: Time,
+    }
+    impl LeaseView for Grid {
+        fn renew_time(&self, node: NodeId, now: Time) -> Option<Time> {
+            let t = if node.0 == 0 {
+                now.min(self.stop - 1)
+            } else {
+                now
+            };
+            Some(t / (10 * SECOND) * (10 * SECOND))
+        }
+    }
+
+    /// A World of three nodes with one Running, Ready pod each; the pods
+    /// tolerate nothing themselves (they get the 300 s defaults).
+    fn world_with_pods() -> (World, PodId) {
+        let mut w = test_world();
+        let spec = w.add_spec(PodSpec::default());
+        let mut pod = None;
+        for n in 0..3 {
+            let mut p = crate::controllers::new_pod(
+                format!("p-{n}"),
+                "default",
+                spec,
+                Owner::Job(JobId(0)),
+            );
+            p.owner = None;
+            let id = w.create_pod(p, 0);
+            w.bind(id, NodeId(n), 0);
+            w.set_phase(id, PodPhase::Running);
+            w.set_ready(id, true, 0);
+            pod.get_or_insert(id);
+        }
+        w.changes.clear();
+        (w, pod.unwrap())
+    }
+
+    fn run_until(
+        nl: &mut NodeLifecycle,
+        w: &mut World,
+        leases: &Grid,
+        until: Time,
+    ) -> Vec<(Time, PodId)> {
+        let mut evictions = Vec::new();
+        let mut t = 0;
+        while t <= until {
+            let f = nl.monitor(w, leases, t);
+            if let Some(tp) = f.taint_pass {
+                let g = nl.taint_pass(w, tp);
+                for n in g.taints_changed {
+                    evictions.extend(
+                        nl.taint_eviction(w, n, tp + 10 * MILLISECOND)
+                            .evictions
+                            .into_iter()
+                            .map(|(at, p, _)| (at, p)),
+                    );
+                }
+            }
+            t += 5 * SECOND;
+        }
+        evictions
+    }
+
+    #[test]
+    fn the_default_timeline_step_by_step() {
+        // Lease renewals at …, 280, 290 s; the machine stops at 300 s. The
+        // pass at 290 s sees the 290 s renewal (probe 290 s); grace 50 s: the
+        // first pass strictly after 340 s is 345 s → Ready=Unknown, pods not
+        // Ready, unreachable:NoSchedule at once, NoExecute at the 100 ms pass
+        // (345.1 s), and the pod is deleted 300 s after the taint eviction
+        // controller sees it (345.11 s + 300 s).
+        let v = KubeVersion {
+            major: 1,
+            minor: 37,
+        };
+        let (mut w, pod) = world_with_pods();
+        let mut nl = NodeLifecycle::new(&ControllerSettings::default(), v, &w);
+        let leases = Grid { stop: 300 * SECOND };
+        let ev = run_until(&mut nl, &mut w, &leases, 400 * SECOND);
+        let not_ready: Vec<Time> = nl
+            .log
+            .iter()
+            .filter(|(_, e)| *e == LifecycleEvent::NotReady(NodeId(0)))
+            .map(|(t, _)| *t)
+            .collect();
+        assert_eq!(not_ready, vec![345 * SECOND]);
+        assert!(nl.log.contains(&(
+            345 * SECOND + 100 * MILLISECOND,
+            LifecycleEvent::Tainted(NodeId(0))
+        )));
+        assert!(!w.pod(pod).ready);
+        assert!(!w.node(NodeId(0)).ready);
+        assert!(
+            w.node(NodeId(0))
+                .taints
+                .iter()
+                .any(|t| t.key == TAINT_NODE_UNREACHABLE && t.effect == TaintEffect::NoSchedule)
+        );
+        assert_eq!(ev, vec![(645 * SECOND + 110 * MILLISECOND, pod)]);
+        assert_eq!(nl.status(NodeId(1)), ReadyStatus::True);
+
+        // Before v1.32 the grace period is 40 s: NotReady at 335 s.
+        let (mut w, _) = world_with_pods();
+        let old = KubeVersion {
+            major: 1,
+            minor: 31,
+        };
+        let mut nl = NodeLifecycle::new(&ControllerSettings::default(), old, &w);
+        run_until(&mut nl, &mut w, &leases, 400 * SECOND);
+        assert_eq!(
+            nl.log[0],
+            (335 * SECOND, LifecycleEvent::NotReady(NodeId(0)))
+        );
+    }
+
+    #[test]
+    fn a_returning_node_is_untainted_and_its_eviction_cancelled() {
+        let v = KubeVersion::DEFAULT;
+        let (mut w, pod) = world_with_pods();
+        let mut nl = NodeLifecycle::new(&ControllerSettings::default(), v, &w);
+        run_until(&mut nl, &mut w, &Grid { stop: 300 * SECOND }, 400 * SECOND);
+        assert!(nl.scheduled.contains_key(&pod));
+        // The kubelet renews again (its Lease moves past 400 s).
+        let back = Grid { stop: Time::MAX };
+        let f = nl.monitor(&mut w, &back, 405 * SECOND);
+        assert_eq!(nl.status(NodeId(0)), ReadyStatus::True);
+        assert!(w.node(NodeId(0)).ready);
+        assert!(w.node(NodeId(0)).taints.is_empty());
+        assert_eq!(f.taints_changed, vec![NodeId(0)]);
+        let g = nl.taint_eviction(&w, NodeId(0), 405 * SECOND);
+        assert!(g.evictions.is_empty());
+        assert!(!nl.evict(&mut w, pod, 1, 645 * SECOND), "cancelled");
+        assert!(w.pod(pod).deleting_since.is_none());
+    }
 
     #[test]
     fn zone_states_as_upstream_computes_them() {

@@ -438,6 +438,87 @@ fn weighted_percentiles(w: &BTreeMap<Time, f64>) -> Option<[Time; 4]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::controllers::testutil::{meta, test_world};
+    use crate::model::{Owner, PodSpec, StatefulSetId};
+    use crate::scenario::NetworkSettings;
+
+    #[test]
+    fn every_request_is_counted_once_with_its_cause() {
+        // Three pods on n-0…n-2; n-1 goes down, the pod on n-2 stops serving.
+        let mut w = test_world();
+        let spec = w.add_spec(PodSpec::default());
+        let mut pods = Vec::new();
+        for n in 0..3 {
+            let mut p = crate::controllers::new_pod(
+                format!("p-{n}"),
+                "default",
+                spec,
+                Owner::StatefulSet(StatefulSetId(0)),
+            );
+            p.owner = None;
+            let id = w.create_pod(p, 0);
+            w.bind(id, NodeId(n), 0);
+            w.set_phase(id, PodPhase::Running);
+            w.set_ready(id, true, 0);
+            pods.push(id);
+        }
+        w.services.push(Service {
+            meta: meta("svc", &[]),
+            selector: None,
+            service_type: "ClusterIP".into(),
+            ports: Vec::new(),
+            publish_not_ready: false,
+            endpoints: pods.clone(),
+            not_ready_endpoints: Vec::new(),
+            terminating_endpoints: Vec::new(),
+        });
+        let topo = Topology::new(&w, &NetworkSettings::default());
+        let spec = TrafficSpec {
+            service: ServiceId(0),
+            service_key: "default/svc".into(),
+            rate: Rate(1_000_000),
+            pod_capacity: Rate(100_000),
+            client_zones: Vec::new(),
+            start: 0,
+        };
+        let mut t = Traffic::new(&[spec], TrafficModel::Requests, &topo, 1);
+        // Nothing programmed yet: no endpoint.
+        assert_eq!(
+            t.request(0, &w, &topo, &|_| true, 0),
+            Err(Cause::NoEndpoint)
+        );
+        let v = t.publish(&w, ServiceId(0)).unwrap();
+        t.sync(&topo, ServiceId(0), v);
+        w.nodes[1].up = false;
+        let not_serving = pods[2];
+        let mut ok = 0;
+        let mut causes = [0u32; 5];
+        let n = 3000;
+        let mut now = 0;
+        for _ in 0..n {
+            now = t.next_arrival(0, now).unwrap();
+            match t.request(0, &w, &topo, &|p| p != not_serving, now) {
+                Ok(l) => {
+                    ok += 1;
+                    // Same zone: 2 × 250 µs + 10 ms service time.
+                    assert_eq!(l, 10_500);
+                }
+                Err(c) => causes[c as usize] += 1,
+            }
+        }
+        let s = &t.stats[0];
+        assert_eq!(s.requests as u32, n + 1);
+        assert_eq!(ok + causes.iter().sum::<u32>(), n);
+        assert_eq!(s.latencies_us.len() as u32, ok);
+        assert_eq!(s.failed.iter().sum::<f64>() as u32, n + 1 - ok);
+        // A third each to the down node and the non-serving pod; the live pod
+        // gets ~333/s against a capacity of 100/s: mostly over capacity.
+        for c in [Cause::NodeDown, Cause::NotServing, Cause::OverCapacity] {
+            assert!(causes[c as usize] > 500, "{c:?}: {causes:?}");
+        }
+        let served_per_s = f64::from(ok) / (now as f64 / SECOND as f64);
+        assert!((served_per_s - 100.0).abs() < 15.0, "{served_per_s}");
+    }
 
     #[test]
     fn gcra_of_one_hundred_per_second() {

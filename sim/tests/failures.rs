@@ -276,9 +276,6 @@ fn every_request_is_counted_once() {
                 (succeeded as f64 / s.requests as f64 * 1e6).round() / 1e6
             ));
         }
-        // Poisson arrivals at the configured rate: within 5 σ of the mean.
-        let s = r.services.iter().find(|s| s.requests > 0).unwrap();
-        let _ = s;
     }
     // node-failure: 20/s from 1m to 25m → 28 800 expected, σ ≈ 170.
     let r = run_with(
@@ -323,4 +320,123 @@ fn fluid_and_requests_agree() {
             );
         }
     }
+}
+
+const BAD_HEAD: &str = "apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nmetadata: {name: bad}\nspec:\n  duration: 10m\n  cluster:\n    nodePools:\n    - name: p\n      count: 2\n      zones: [zone-a, zone-b]\n      allocatable: {cpu: \"4\", memory: 8Gi}\n";
+
+#[test]
+fn bad_failure_input_names_line_and_field() {
+    // (extra lines after the pool, text the error must contain, line it names)
+    let cases: Vec<(&str, &str, usize)> = vec![
+        (
+            "  events:\n  - {at: 1m, action: failNode, node: p-7}\n",
+            "no node named \"p-7\"",
+            13,
+        ),
+        (
+            "  events:\n  - {at: 1m, action: partition, zone: zone-x, for: 1m}\n",
+            "did you mean `zone-a`",
+            13,
+        ),
+        (
+            "  events:\n  - {at: 1m, action: recoverNode, node: p-1, for: 1m}\n",
+            "takes no `for`",
+            13,
+        ),
+        (
+            "  events:\n  - {at: 1m, action: crashPod}\n",
+            "needs either `pod` or `target`",
+            13,
+        ),
+        (
+            "  controllers: {nodeMonitorGracePeriodd: 20s}\n",
+            "did you mean `nodeMonitorGracePeriod`",
+            12,
+        ),
+        (
+            "  controllers: {nodeEvictionRate: -1}\n",
+            "non-negative",
+            12,
+        ),
+        (
+            "  network: {trafficModel: fluidd}\n",
+            "unknown traffic model",
+            12,
+        ),
+        (
+            "  traffic:\n  - {service: web, rate: 10/s, podCapacity: 5/s}\n",
+            "no Service named default/web",
+            13,
+        ),
+        (
+            "  events:\n  - {at: 1m, action: setTraffic, service: web, rate: fast}\n",
+            "no Service named default/web",
+            13,
+        ),
+    ];
+    let dir = std::env::temp_dir().join(format!("kubesim-bad-failures-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (i, (extra, want, line)) in cases.into_iter().enumerate() {
+        let path = dir.join(format!("case{i}.yaml"));
+        std::fs::write(&path, format!("{BAD_HEAD}{extra}")).unwrap();
+        let err = match kubesim::scenario::load(&path) {
+            Ok(_) => panic!("case {i} loaded: {extra}"),
+            Err(e) => e,
+        };
+        assert_eq!(err.exit_code(), 2);
+        let msg = err.to_string();
+        assert!(msg.contains(want), "case {i}: {msg}");
+        assert!(
+            msg.contains(&format!(":{line}:")),
+            "case {i} line {line}: {msg}"
+        );
+    }
+    // A pool's failureRate with an unknown distribution.
+    let path = dir.join("rate.yaml");
+    std::fs::write(
+        &path,
+        BAD_HEAD.replace(
+            "      zones: [zone-a, zone-b]\n",
+            "      zones: [zone-a, zone-b]\n      failureRate: {distribution: gamma, mtbf: 1h, repair: 5m}\n",
+        ),
+    )
+    .unwrap();
+    let msg = kubesim::scenario::load(&path).err().unwrap().to_string();
+    assert!(msg.contains("unknown distribution"), "{msg}");
+}
+
+#[test]
+fn random_node_failures_from_a_pool_failure_rate() {
+    let text = cluster(4, 1, 4)
+        .replace(
+            "      zones: [zone-a]\n",
+            "      zones: [zone-a]\n      failureRate: {distribution: weibull, shape: 1.5, mtbf: 20m, repair: 3m}\n",
+        )
+        .replace("  events:\n  - {at: 1m, action: failNode, nodes: [node-0]}\n", "");
+    let a = run_yaml("random", &text, checked());
+    let b = run_yaml("random", &text, checked());
+    assert_eq!(stable_json(&a), stable_json(&b));
+    assert!(!a.recovery.is_empty());
+    for f in &a.recovery {
+        assert!(
+            f.event.starts_with("random failure of node-"),
+            "{}",
+            f.event
+        );
+        assert!(f.event.contains("repaired after 3m"), "{}", f.event);
+    }
+}
+
+#[test]
+fn set_traffic_changes_the_rate() {
+    // node-failure at 20/s, raised to 60/s at 22m: ~ 20×1260 + 60×180 requests.
+    let path = repo().join("scenarios/node-failure.yaml");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "  - {at: 20m, action: recoverNode, node: general-4}\n",
+        "  - {at: 20m, action: recoverNode, node: general-4}\n  - {at: 22m, action: setTraffic, service: web, rate: 60/s}\n",
+    );
+    let r = run_yaml("set-traffic", &text, RunOptions::default());
+    let n = r.services[0].requests as f64;
+    let want = 20.0 * 1260.0 + 60.0 * 180.0;
+    assert!((n - want).abs() < 5.0 * want.sqrt(), "{n} vs {want}");
 }
