@@ -226,6 +226,15 @@ impl Recoveries {
         self.records[idx].timeline.push((t, what));
     }
 
+    /// Note `what` in the timeline of every open failure that disrupted `pod`.
+    pub fn note_pod(&mut self, pod: PodId, t: Time, what: &str) {
+        for r in &mut self.records {
+            if r.restored.is_none() && r.pods.contains(&pod) && r.nodes.is_empty() {
+                r.timeline.push((t, what.to_string()));
+            }
+        }
+    }
+
     /// Check whether open failures' workloads are whole again.
     pub fn observe(&mut self, world: &World, now: Time) {
         for r in self

@@ -367,7 +367,24 @@ impl Sim<'_> {
                 if p.deleted || p.generation != generation {
                     return;
                 }
+                let restarts = self.world.pod(pod).restarts;
                 kubelet::apply(&mut self.world, pod, action, now, &mut self.kubelet_out);
+                if action == KubeletAction::Crash && self.recoveries.any_open() {
+                    let p = self.world.pod(pod);
+                    let what = if p.restarts > restarts {
+                        format!(
+                            "{} crashed: CrashLoopBackOff, restart {} in {}",
+                            p.name,
+                            p.restarts,
+                            crate::model::duration::format_duration(kubelet::crash_backoff(
+                                p.restarts
+                            ))
+                        )
+                    } else {
+                        format!("{} exited: {}", p.name, p.phase.as_str())
+                    };
+                    self.recoveries.note_pod(pod, now, &what);
+                }
                 if action == KubeletAction::Start
                     && let Some(until) = self.crashing.get(&pod)
                 {
@@ -670,6 +687,18 @@ impl Sim<'_> {
                 now,
                 &mut self.kubelet_out,
             );
+            let p = self.world.pod(pod);
+            let what = if p.phase == PodPhase::Running {
+                format!(
+                    "{} restarts in {} (restart {})",
+                    p.name,
+                    crate::model::duration::format_duration(kubelet::crash_backoff(p.restarts)),
+                    p.restarts
+                )
+            } else {
+                format!("{} exited: {} (restartPolicy)", p.name, p.phase.as_str())
+            };
+            self.recoveries.note(r, now, what);
         }
     }
 

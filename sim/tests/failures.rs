@@ -440,3 +440,39 @@ fn set_traffic_changes_the_rate() {
     let want = 20.0 * 1260.0 + 60.0 * 180.0;
     assert!((n - want).abs() < 5.0 * want.sqrt(), "{n} vs {want}");
 }
+
+#[test]
+fn a_partition_longer_than_the_toleration_evicts_and_cleans_up_on_heal() {
+    // general-4 (web, db and node-exporter pods) is cut off for 10 minutes:
+    // its web and db pods are evicted ~6 min in and stay Terminating (the
+    // kubelet cannot hear); web is replaced at once, db's ordinal waits. When
+    // the partition heals the kubelet finishes the deletions, the StatefulSet
+    // recreates its pod, and nothing is left over.
+    let path = repo().join("scenarios/node-failure.yaml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace(
+            "  - {at: 5m, action: failNode, node: general-4}\n  - {at: 20m, action: recoverNode, node: general-4}\n",
+            "  - {at: 5m, action: partition, nodes: [general-4], for: 10m}\n",
+        );
+    let r = run_yaml("long-partition", &text, checked());
+    let f = &r.recovery[0];
+    assert!(f.evicted_seconds.is_some());
+    assert_eq!(r.pods.evicted, 2);
+    let db = f
+        .workloads
+        .iter()
+        .find(|w| w.kind == "StatefulSet")
+        .unwrap();
+    let healed = f.at_seconds + 600.0;
+    let db_back = db.restored_seconds.unwrap();
+    assert!(db_back > healed && db_back < healed + 5.0, "{db_back}");
+    let web = f.workloads.iter().find(|w| w.kind == "Deployment").unwrap();
+    assert!(web.restored_seconds.unwrap() < healed);
+    let (d, s) = (
+        workload(&r, "Deployment", "web"),
+        workload(&r, "StatefulSet", "db"),
+    );
+    assert_eq!((d.ready, d.current, s.ready, s.current), (6, 6, 3, 3));
+    assert!(r.services[0].endpoints_ready == 6);
+}
