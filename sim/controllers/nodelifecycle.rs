@@ -79,6 +79,8 @@ struct NodeHealth {
     renew_seen: Option<Time>,
     status: ReadyStatus,
     ever_ready: bool,
+    /// Index into `zones`.
+    zone: usize,
 }
 
 /// A token bucket of burst 1 (`flowcontrol.NewTokenBucketRateLimiter(qps, 1)`):
@@ -153,7 +155,9 @@ pub struct NodeLifecycle {
     cfg: ControllerSettings,
     grace: Time,
     health: Vec<NodeHealth>,
-    zones: BTreeMap<String, Zone>,
+    /// Zones in the order their first node was seen, with their keys.
+    zones: Vec<Zone>,
+    zone_keys: Vec<String>,
     /// Pods whose Ready condition the controller set False, per node: the
     /// kubelet reports them Ready again when it is back in contact.
     pub marked_not_ready: BTreeMap<NodeId, Vec<PodId>>,
@@ -202,7 +206,8 @@ impl NodeLifecycle {
             cfg: cfg.clone(),
             grace: cfg.grace_period(version),
             health: Vec::new(),
-            zones: BTreeMap::new(),
+            zones: Vec::new(),
+            zone_keys: Vec::new(),
             marked_not_ready: BTreeMap::new(),
             scheduled: BTreeMap::new(),
             next_token: 0,
@@ -231,7 +236,24 @@ impl NodeLifecycle {
     fn ensure(&mut self, world: &World, now: Time) {
         while self.health.len() < world.nodes.len() {
             let n = &world.nodes[self.health.len()];
+            let key = zone_key(n);
+            let zone = match self.zone_keys.iter().position(|k| *k == key) {
+                Some(z) => z,
+                None => {
+                    self.zone_keys.push(key);
+                    self.zones.push(Zone {
+                        state: ZoneState::Initial,
+                        limiter: Limiter {
+                            qps: self.cfg.node_eviction_rate,
+                            full_at: 0,
+                        },
+                        queue: VecDeque::new(),
+                    });
+                    self.zones.len() - 1
+                }
+            };
             self.health.push(NodeHealth {
+                zone,
                 probe: now,
                 renew_seen: None,
                 status: if n.ready {
@@ -241,15 +263,6 @@ impl NodeLifecycle {
                 },
                 ever_ready: n.ready,
             });
-            let limiter = Limiter {
-                qps: self.cfg.node_eviction_rate,
-                full_at: 0,
-            };
-            self.zones.entry(zone_key(n)).or_insert(Zone {
-                state: ZoneState::Initial,
-                limiter,
-                queue: VecDeque::new(),
-            });
         }
     }
 
@@ -257,7 +270,8 @@ impl NodeLifecycle {
     pub fn monitor(&mut self, world: &mut World, leases: &dyn LeaseView, now: Time) -> Followups {
         self.ensure(world, now);
         let mut out = Followups::default();
-        let mut zone_conditions: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        // Per zone: (Ready, not Ready) nodes.
+        let mut zone_conditions: Vec<(usize, usize)> = vec![(0, 0); self.zones.len()];
         for i in 0..world.nodes.len() {
             let id = NodeId(i as u32);
             if world.nodes[i].deleted {
@@ -285,9 +299,7 @@ impl NodeLifecycle {
                 h.status = ReadyStatus::Unknown;
             }
             let current = h.status;
-            let entry = zone_conditions
-                .entry(zone_key(&world.nodes[i]))
-                .or_default();
+            let entry = &mut zone_conditions[h.zone];
             if current == ReadyStatus::True {
                 entry.0 += 1;
             } else {
@@ -355,7 +367,7 @@ impl NodeLifecycle {
         now: Time,
         out: &mut Followups,
     ) {
-        let zk = zone_key(&world.nodes[id.idx()]);
+        let zk = self.health[id.idx()].zone;
         match status {
             ReadyStatus::False | ReadyStatus::Unknown => {
                 let (want, other) = if status == ReadyStatus::False {
@@ -379,7 +391,7 @@ impl NodeLifecycle {
                     self.log.push((now, LifecycleEvent::Tainted(id)));
                 } else if !has(want, node) {
                     // markNodeForTainting: queued once.
-                    let z = self.zones.get_mut(&zk).expect("zone of a known node");
+                    let z = &mut self.zones[zk];
                     if !z.queue.contains(&id) {
                         z.queue.push_back(id);
                     }
@@ -387,7 +399,8 @@ impl NodeLifecycle {
             }
             ReadyStatus::True => {
                 // markNodeAsReachable.
-                if let Some(z) = self.zones.get_mut(&zk) {
+                let z = &mut self.zones[zk];
+                if !z.queue.is_empty() {
                     z.queue.retain(|&n| n != id);
                 }
                 if remove_noexecute(world, id) {
@@ -400,43 +413,39 @@ impl NodeLifecycle {
     fn handle_disruption(
         &mut self,
         world: &mut World,
-        conditions: &BTreeMap<String, (usize, usize)>,
+        conditions: &[(usize, usize)],
         now: Time,
         out: &mut Followups,
     ) {
-        let mut new_states: BTreeMap<String, ZoneState> = BTreeMap::new();
-        let mut all_are_fully = true;
-        for (k, &(ready, not_ready)) in conditions {
-            let s = compute_zone_state(ready, not_ready, self.cfg.unhealthy_zone_threshold);
-            if s != ZoneState::FullDisruption {
-                all_are_fully = false;
-            }
-            new_states.insert(k.clone(), s);
-        }
-        self.zones
-            .retain(|k, z| conditions.contains_key(k) || !z.queue.is_empty());
-        let all_was_fully = self
-            .zones
+        // Zones without nodes are forgotten, as upstream deletes their state.
+        let present = |z: usize| conditions[z].0 + conditions[z].1 > 0;
+        let new_states: Vec<ZoneState> = conditions
             .iter()
-            .filter(|(k, _)| conditions.contains_key(*k))
-            .all(|(_, z)| z.state == ZoneState::FullDisruption);
+            .map(|&(ready, not_ready)| {
+                compute_zone_state(ready, not_ready, self.cfg.unhealthy_zone_threshold)
+            })
+            .collect();
+        let all_are_fully = (0..self.zones.len())
+            .filter(|&z| present(z))
+            .all(|z| new_states[z] == ZoneState::FullDisruption);
+        let all_was_fully = (0..self.zones.len())
+            .filter(|&z| present(z))
+            .all(|z| self.zones[z].state == ZoneState::FullDisruption);
         if all_are_fully && all_was_fully {
             return;
         }
         if all_are_fully {
             // Master disruption mode: every node reachable again, no tainting.
+            for z in &mut self.zones {
+                z.queue.clear();
+            }
             for i in 0..world.nodes.len() {
                 let id = NodeId(i as u32);
-                if !world.nodes[i].deleted {
-                    for z in self.zones.values_mut() {
-                        z.queue.retain(|&n| n != id);
-                    }
-                    if remove_noexecute(world, id) {
-                        out.taints_changed.push(id);
-                    }
+                if !world.nodes[i].deleted && remove_noexecute(world, id) {
+                    out.taints_changed.push(id);
                 }
             }
-            for z in self.zones.values_mut() {
+            for z in &mut self.zones {
                 z.limiter.swap(0.0, now);
                 z.state = ZoneState::FullDisruption;
             }
@@ -447,16 +456,15 @@ impl NodeLifecycle {
                 h.probe = now;
             }
         }
-        let keys: Vec<String> = self.zones.keys().cloned().collect();
-        for k in keys {
-            let Some(&new) = new_states.get(&k) else {
+        for (k, z) in self.zones.iter_mut().enumerate() {
+            if !present(k) {
                 continue;
-            };
-            let size = conditions.get(&k).map_or(0, |c| c.0 + c.1);
-            let z = self.zones.get_mut(&k).expect("key");
+            }
+            let new = new_states[k];
             if z.state == new && !all_was_fully {
                 continue;
             }
+            let size = conditions[k].0 + conditions[k].1;
             let qps = match new {
                 ZoneState::Normal | ZoneState::Initial | ZoneState::FullDisruption => {
                     self.cfg.node_eviction_rate
@@ -479,7 +487,7 @@ impl NodeLifecycle {
         let grid_after = |t: Time| (t / NODE_EVICTION_PERIOD + 1) * NODE_EVICTION_PERIOD;
         let grid_ceil = |t: Time| t.div_ceil(NODE_EVICTION_PERIOD) * NODE_EVICTION_PERIOD;
         self.zones
-            .values()
+            .iter()
             .filter(|z| !z.queue.is_empty() && z.limiter.qps > 0.0)
             .map(|z| grid_after(now).max(grid_ceil(z.limiter.full_at)))
             .min()
@@ -488,7 +496,7 @@ impl NodeLifecycle {
     /// One `doNoExecuteTaintingPass`.
     pub fn taint_pass(&mut self, world: &mut World, now: Time) -> Followups {
         let mut out = Followups::default();
-        for z in self.zones.values_mut() {
+        for z in &mut self.zones {
             while let Some(&id) = z.queue.front() {
                 if !z.limiter.try_accept(now) {
                     break;
