@@ -305,6 +305,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn lease_renewals_stop_with_contact_and_resume_on_the_grid() {
+        let mut l = Leases {
+            phase: vec![3 * SECOND],
+            in_contact: vec![true],
+            since: vec![0],
+            last_before_loss: vec![Some(0)],
+        };
+        let n = NodeId(0);
+        // Registered at 0, then every 10 s from 3 s: 3, 13, 23, …
+        assert_eq!(l.renew_time(n, 2 * SECOND), Some(0));
+        assert_eq!(l.renew_time(n, 25 * SECOND), Some(23 * SECOND));
+        // Contact lost at 33 s exactly: the 33 s renewal does not get through.
+        l.set_contact(n, false, 33 * SECOND);
+        assert_eq!(l.renew_time(n, 100 * SECOND), Some(23 * SECOND));
+        // Back at 101 s: nothing new until the next tick, 103 s.
+        l.set_contact(n, true, 101 * SECOND);
+        assert_eq!(l.renew_time(n, 102 * SECOND), Some(23 * SECOND));
+        assert_eq!(l.renew_time(n, 103 * SECOND), Some(103 * SECOND));
+    }
+
+    #[test]
     fn crashloop_backoff_doubles_to_five_minutes() {
         let b: Vec<u64> = (1..=7).map(|r| crash_backoff(r) / SECOND).collect();
         assert_eq!(b, vec![10, 20, 40, 80, 160, 300, 300]);
