@@ -427,6 +427,7 @@ impl Sim<'_> {
             pending,
             ignored_objects: self.scenario.ignored.clone(),
             timeseries: self.recorder.samples.clone(),
+            series: self.recorder.series.clone(),
         }
     }
 }
