@@ -8,6 +8,8 @@
 //! API server checks them (see `manifests`).
 
 pub mod manifests;
+pub mod podspec;
+pub mod strict;
 pub mod yaml;
 
 use std::collections::BTreeMap;

@@ -1,76 +1,405 @@
-//! Placeholder first-fit scheduler with the interface the loop relies on;
-//! replaced by the framework on branch `sched`.
+//! The scheduler: kube-scheduler's queue, framework and default plugins, plus
+//! built-in policies from the literature and user-defined profiles.
+//!
+//! Follows pkg/scheduler (v1.35, newest behaviours up to v1.37; older ones are
+//! selected by the Kubernetes version, see VERSIONS.md). Layout:
+//! - `queue.rs`: activeQ / backoffQ / unschedulable pods, flush timing;
+//! - `framework.rs`: statuses, node views, one trait per extension point;
+//! - `cycle.rs`: one scheduling cycle (schedule_one.go) and FitError messages;
+//! - `preemption.rs`: DefaultPreemption (PostFilter);
+//! - `plugins/`: one file per plugin, and the registry;
+//! - `profiles.rs`: the default profile and the built-in policies;
+//! - `config.rs`: KubeSchedulerConfiguration files;
+//! - `explain.rs`: `kubesim explain`'s per-node verdicts and scores.
+//!
+//! Out of scope: volume plugins, DRA, scheduling gates, extenders, the
+//! binding cycle's Permit/PreBind (the run loop binds at once).
+
+pub mod config;
+pub mod cycle;
+pub mod explain;
+pub mod framework;
+pub mod node_tree;
+pub mod plugins;
+pub mod preemption;
+pub mod profiles;
+pub mod queue;
+
+use std::collections::HashMap;
 use std::path::Path;
 
-use crate::engine::Time;
+use crate::engine::{SimRng, Time, rng_stream};
 use crate::error::Error;
-use crate::model::*;
+use crate::model::labels::Labels;
+use crate::model::taints::Taint;
+use crate::model::{Change, KubeVersion, NodeId, PodId, Resources, World};
 
-pub struct Preemption {
-    pub node: NodeId,
-    pub victims: Vec<PodId>,
-}
+use cycle::{Buffers, Cycle, Decision, Nominated};
+pub use explain::Explanation;
+use node_tree::NodeTree;
+use profiles::Profile;
+use queue::SchedulingQueue;
+
+/// The result of one scheduling cycle.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Bind(NodeId),
+    /// `message` is kube-scheduler's FitError text, e.g.
+    /// "0/3 nodes are available: 3 Insufficient cpu."
     Unschedulable {
         message: String,
         preemption: Option<Preemption>,
     },
 }
-pub struct Scheduler {
-    queue: std::collections::VecDeque<PodId>,
-    attempts: u64,
+
+/// Preemption decided by DefaultPreemption: the run loop marks the victims
+/// deleting (graceful termination) and nominates the pod to `node`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Preemption {
+    pub node: NodeId,
+    pub victims: Vec<PodId>,
 }
+
+/// What the scheduler remembers of a node to tell whether an update could
+/// help unschedulable pods (a simplified queueing hint).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct NodeSeen {
+    allocatable: Resources,
+    unschedulable: bool,
+    taints: Vec<Taint>,
+    labels: Labels,
+}
+
+pub struct Scheduler {
+    name: String,
+    version: KubeVersion,
+    profiles: Vec<Profile>,
+    queue: SchedulingQueue,
+    rng: SimRng,
+    /// `nextStartNodeIndex`.
+    next_start: usize,
+    tree: NodeTree,
+    seen_nodes: HashMap<NodeId, NodeSeen>,
+    nominated: Nominated,
+    nominated_of: HashMap<PodId, NodeId>,
+    bufs: Buffers,
+    attempts: u64,
+    initialized: bool,
+}
+
 impl Scheduler {
+    /// `spec` is a built-in profile name or a path (relative to `base_dir`) to a
+    /// KubeSchedulerConfiguration file.
     pub fn new(
-        _spec: &str,
-        _base_dir: &Path,
-        _version: KubeVersion,
-        _seed: u64,
+        spec: &str,
+        base_dir: &Path,
+        version: KubeVersion,
+        seed: u64,
     ) -> Result<Scheduler, Error> {
+        let (profiles, backoff) = if let Some(p) = profiles::builtin(spec) {
+            (
+                vec![p],
+                (queue::DEFAULT_INITIAL_BACKOFF, queue::DEFAULT_MAX_BACKOFF),
+            )
+        } else if looks_like_path(spec) {
+            let cfg = config::load(&base_dir.join(spec), spec)?;
+            (cfg.profiles, (cfg.initial_backoff, cfg.max_backoff))
+        } else {
+            let mut msg = format!("unknown scheduler {spec:?}");
+            if let Some(m) =
+                crate::error::did_you_mean(spec, profiles::BUILTINS.iter().map(|b| b.0))
+            {
+                msg.push_str(&format!(" (did you mean {m:?}?)"));
+            } else {
+                msg.push_str(&format!(
+                    "; built-in profiles: {}, or a KubeSchedulerConfiguration file",
+                    profiles::BUILTINS
+                        .iter()
+                        .map(|b| b.0)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            return Err(Error::Usage(msg));
+        };
         Ok(Scheduler {
-            queue: Default::default(),
+            name: spec.to_string(),
+            version,
+            profiles,
+            queue: SchedulingQueue::new(backoff.0, backoff.1, version.at_least(33)),
+            rng: rng_stream(seed, "scheduler"),
+            next_start: 0,
+            tree: NodeTree::default(),
+            seen_nodes: HashMap::new(),
+            nominated: Nominated::new(),
+            nominated_of: HashMap::new(),
+            bufs: Buffers::default(),
             attempts: 0,
+            initialized: false,
         })
     }
-    pub fn on_change(&mut self, world: &World, change: Change, _now: Time) {
-        if let Change::PodAdded(p) = change
-            && world.pod(p).node.is_none()
-        {
-            self.queue.push_back(p);
-        }
+
+    /// Short names and one-line descriptions of the built-in profiles.
+    pub fn builtin_profiles() -> Vec<(&'static str, &'static str)> {
+        profiles::BUILTINS.to_vec()
     }
-    pub fn next_wakeup(&self, now: Time) -> Option<Time> {
-        (!self.queue.is_empty()).then_some(now)
+
+    pub fn name(&self) -> &str {
+        &self.name
     }
-    pub fn pop(&mut self, world: &World, _now: Time) -> Option<PodId> {
-        while let Some(p) = self.queue.pop_front() {
-            let pod = world.pod(p);
-            if !pod.deleted && pod.node.is_none() && pod.deleting_since.is_none() {
-                return Some(p);
-            }
-        }
-        None
-    }
-    pub fn schedule_one(&mut self, world: &World, pod: PodId, _now: Time) -> Outcome {
-        self.attempts += 1;
-        let spec = world.pod_spec(pod);
-        for (id, n) in world.live_nodes() {
-            let mut r = n.requested.clone();
-            r.add(&spec.requests);
-            if r.fits_in(&n.allocatable) {
-                return Outcome::Bind(id);
-            }
-        }
-        Outcome::Unschedulable {
-            message: format!("0/{} nodes are available.", world.nodes.len()),
-            preemption: None,
-        }
-    }
+
     pub fn attempts(&self) -> u64 {
         self.attempts
     }
-    pub fn name(&self) -> &str {
-        "default"
+
+    /// Pods waiting in the queue (active, backing off or unschedulable).
+    pub fn pending(&self) -> usize {
+        self.queue.len()
+    }
+
+    fn profile_for(&self, scheduler_name: &str) -> Option<usize> {
+        self.profiles
+            .iter()
+            .position(|p| p.scheduler_name == scheduler_name)
+    }
+
+    fn is_pending(world: &World, pod: PodId) -> bool {
+        let p = world.pod(pod);
+        !p.deleted && p.node.is_none() && p.deleting_since.is_none()
+    }
+
+    fn initialize(&mut self, world: &World, now: Time) {
+        if self.initialized {
+            return;
+        }
+        self.initialized = true;
+        for i in 0..world.nodes.len() {
+            self.node_changed(world, NodeId(i as u32));
+        }
+        for i in 0..world.pods.len() {
+            self.pod_changed(world, PodId(i as u32), now);
+        }
+    }
+
+    fn set_nomination(&mut self, pod: PodId, node: Option<NodeId>) {
+        if self.nominated_of.get(&pod).copied() == node {
+            return;
+        }
+        if let Some(old) = self.nominated_of.remove(&pod)
+            && let Some(v) = self.nominated.get_mut(&old)
+        {
+            v.retain(|&p| p != pod);
+            if v.is_empty() {
+                self.nominated.remove(&old);
+            }
+        }
+        if let Some(n) = node {
+            self.nominated_of.insert(pod, n);
+            self.nominated.entry(n).or_default().push(pod);
+        }
+    }
+
+    fn pod_changed(&mut self, world: &World, pod: PodId, now: Time) {
+        if Self::is_pending(world, pod) {
+            self.set_nomination(pod, world.pod(pod).nominated_node);
+            let spec = world.pod_spec(pod);
+            if self.profile_for(&spec.scheduler_name).is_some() && !self.queue.contains(pod) {
+                self.queue.add(pod, spec.priority, now);
+            }
+        } else {
+            self.set_nomination(pod, None);
+            self.queue.remove(pod);
+        }
+    }
+
+    /// Returns whether the change could make an unschedulable pod fit.
+    fn node_changed(&mut self, world: &World, id: NodeId) -> bool {
+        self.tree.update(world, id);
+        let node = world.node(id);
+        if node.deleted {
+            self.seen_nodes.remove(&id);
+            return false;
+        }
+        let now_seen = NodeSeen {
+            allocatable: node.allocatable.clone(),
+            unschedulable: node.unschedulable,
+            taints: node.taints.clone(),
+            labels: node.labels.clone(),
+        };
+        let helps = match self.seen_nodes.get(&id) {
+            None => true,
+            Some(old) if *old == now_seen => false,
+            Some(old) => {
+                (old.unschedulable && !now_seen.unschedulable)
+                    || old.taints.iter().any(|t| !now_seen.taints.contains(t))
+                    || old.labels != now_seen.labels
+                    || !now_seen.allocatable.fits_in(&old.allocatable)
+            }
+        };
+        self.seen_nodes.insert(id, now_seen);
+        helps
+    }
+
+    /// Called for every World change, in order. Simplified queueing hints:
+    /// a node added, or changed in a way that could admit more pods (more
+    /// allocatable, a taint or unschedulable removed, labels changed) and an
+    /// assigned pod's removal move every unschedulable pod; another pod's
+    /// binding or update moves those rejected by PodTopologySpread or
+    /// InterPodAffinity.
+    pub fn on_change(&mut self, world: &World, change: Change, now: Time) {
+        if !self.initialized {
+            self.initialize(world, now);
+            return;
+        }
+        match change {
+            Change::PodAdded(p) => self.pod_changed(world, p, now),
+            Change::PodUpdated(p) => {
+                self.pod_changed(world, p, now);
+                if world.pod(p).node.is_some() {
+                    self.queue.move_unschedulable(now, |sensitive| sensitive);
+                }
+            }
+            Change::PodDeleting(p) => {
+                // Terminating pods stop counting for topology spreading.
+                self.pod_changed(world, p, now);
+                if world.pod(p).node.is_some() {
+                    self.queue.move_unschedulable(now, |sensitive| sensitive);
+                }
+            }
+            Change::PodRemoved(p) => {
+                self.pod_changed(world, p, now);
+                if world.pod(p).node.is_some() {
+                    self.queue.move_unschedulable(now, |_| true);
+                }
+            }
+            Change::NodeUpdated(n) => {
+                if self.node_changed(world, n) {
+                    self.queue.move_unschedulable(now, |_| true);
+                }
+            }
+        }
+    }
+
+    /// The earliest time at which `pop` could return a pod; `None` when nothing waits.
+    pub fn next_wakeup(&self, now: Time) -> Option<Time> {
+        self.queue.next_wakeup(now)
+    }
+
+    /// The next pod to schedule at `now`, after the flushes due.
+    pub fn pop(&mut self, world: &World, now: Time) -> Option<PodId> {
+        self.initialize(world, now);
+        while let Some(p) = self.queue.pop(now) {
+            if Self::is_pending(world, p) {
+                return Some(p);
+            }
+            self.queue.remove(p);
+        }
+        None
+    }
+
+    /// One scheduling cycle for `pod` against the world as it stands. On
+    /// failure the pod goes back to the queue as unschedulable.
+    pub fn schedule_one(&mut self, world: &World, pod: PodId, now: Time) -> Outcome {
+        self.initialize(world, now);
+        self.attempts += 1;
+        let spec = world.pod_spec(pod);
+        let Some(pi) = self.profile_for(&spec.scheduler_name) else {
+            return Outcome::Unschedulable {
+                message: format!(
+                    "no profile for schedulerName {:?} in scheduler {:?}",
+                    spec.scheduler_name, self.name
+                ),
+                preemption: None,
+            };
+        };
+        if !Self::is_pending(world, pod) {
+            self.queue.remove(pod);
+            return Outcome::Unschedulable {
+                message: "pod is not pending".into(),
+                preemption: None,
+            };
+        }
+        if !self.queue.contains(pod) {
+            self.queue.add(pod, spec.priority, now);
+            self.queue.pop(now);
+        }
+        let nodes = self.tree.list();
+        let cycle = Cycle {
+            profile: &self.profiles[pi],
+            world,
+            pod,
+            now,
+            version: self.version,
+            nodes,
+            nominated: &self.nominated,
+        };
+        match cycle.schedule(&mut self.rng, &mut self.next_start, &mut self.bufs, None) {
+            Decision::Bind(n) => {
+                self.queue.remove(pod);
+                Outcome::Bind(n)
+            }
+            Decision::Unschedulable(mut diag) => {
+                let preemption =
+                    preemption::post_filter(&cycle, &mut diag, &mut self.rng, &mut self.bufs);
+                let sensitive = diag.rejectors.iter().any(|r| {
+                    *r == plugins::pod_topology_spread::NAME
+                        || *r == plugins::inter_pod_affinity::NAME
+                });
+                self.queue.add_unschedulable(pod, now, sensitive);
+                if let Some(p) = &preemption {
+                    // The run loop sets status.nominatedNodeName.
+                    self.set_nomination(pod, Some(p.node));
+                }
+                Outcome::Unschedulable {
+                    message: diag.message(),
+                    preemption,
+                }
+            }
+        }
+    }
+
+    /// Every node's filter verdicts and every score plugin's scores for `pod`
+    /// at `now`, as the next `schedule_one` would compute them (same RNG state,
+    /// same start index), without changing the scheduler.
+    pub fn explain(&self, world: &World, pod: PodId, now: Time) -> Explanation {
+        let mut tree = self.tree.clone();
+        if !self.initialized {
+            for i in 0..world.nodes.len() {
+                tree.update(world, NodeId(i as u32));
+            }
+        }
+        let nodes = tree.list().to_vec();
+        let spec = world.pod_spec(pod);
+        let pi = self.profile_for(&spec.scheduler_name).unwrap_or(0);
+        let mut nominated = self.nominated.clone();
+        if !self.initialized {
+            for (i, p) in world.pods.iter().enumerate() {
+                if let Some(n) = p.nominated_node
+                    && Self::is_pending(world, PodId(i as u32))
+                {
+                    nominated.entry(n).or_default().push(PodId(i as u32));
+                }
+            }
+        }
+        let cycle = Cycle {
+            profile: &self.profiles[pi],
+            world,
+            pod,
+            now,
+            version: self.version,
+            nodes: &nodes,
+            nominated: &nominated,
+        };
+        explain::explain(&cycle, &self.name, self.rng.clone(), self.next_start)
     }
 }
+
+fn looks_like_path(spec: &str) -> bool {
+    spec.contains('/')
+        || spec.ends_with(".yaml")
+        || spec.ends_with(".yml")
+        || spec.ends_with(".json")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,568 @@
+//! One scheduling cycle: PreFilter, Filter over a sample of nodes from a
+//! rotating start index, PreScore, Score, NormalizeScore, weights, and the
+//! choice among the best; on failure, the FitError message.
+//!
+//! Follows pkg/scheduler/schedule_one.go (`schedulePod`, `findNodesThatFitPod`,
+//! `findNodesThatPassFilters`, `numFeasibleNodesToFind`, `prioritizeNodes`,
+//! `selectHost`), framework/runtime/framework.go (`RunFilterPluginsWithNominatedPods`,
+//! `RunScorePlugins`) and framework/types.go (`FitError.Error`) (v1.35).
+//!
+//! Upstream filters nodes with 16 goroutines, so which nodes are found first is
+//! not deterministic; here nodes are examined one after another from the start
+//! index, which is what one worker would do.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rand::RngExt;
+
+use crate::engine::{SimRng, Time};
+use crate::model::{KubeVersion, NodeId, PodId, Resources, World};
+use crate::scheduler::framework::*;
+use crate::scheduler::profiles::Profile;
+
+/// `minFeasibleNodesToFind`.
+pub const MIN_FEASIBLE_NODES_TO_FIND: i32 = 100;
+/// `minFeasibleNodesPercentageToFind`.
+pub const MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND: i32 = 5;
+
+/// `numFeasibleNodesToFind` in upstream's int32 arithmetic: all nodes below
+/// 100; otherwise `percentage` of them (adaptive `50 - n/125`, at least 5%,
+/// when unset or 0), but at least 100.
+pub fn num_feasible_nodes_to_find(percentage: Option<i32>, num_all_nodes: i32) -> i32 {
+    if num_all_nodes < MIN_FEASIBLE_NODES_TO_FIND {
+        return num_all_nodes;
+    }
+    let mut pct = percentage.unwrap_or(0);
+    if pct == 0 {
+        pct = 50 - num_all_nodes / 125;
+        if pct < MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND {
+            pct = MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND;
+        }
+    }
+    let n = (i64::from(num_all_nodes) * i64::from(pct) / 100) as i32;
+    if n < MIN_FEASIBLE_NODES_TO_FIND {
+        return MIN_FEASIBLE_NODES_TO_FIND;
+    }
+    n
+}
+
+/// Why a pod fits nowhere (`framework.Diagnosis`).
+#[derive(Clone, Debug, Default)]
+pub struct Diagnosis {
+    pub num_all_nodes: usize,
+    /// Nodes examined and rejected, with the status of the first plugin that rejected.
+    pub statuses: Vec<(NodeId, Status)>,
+    /// The status of every node not in `statuses` (a PreFilter rejection).
+    pub absent: Option<Status>,
+    pub pre_filter_msg: String,
+    pub post_filter_msg: String,
+    /// Plugins that rejected the pod somewhere.
+    pub rejectors: Vec<&'static str>,
+}
+
+impl Diagnosis {
+    pub fn status_of(&self, node: NodeId) -> Option<&Status> {
+        self.statuses
+            .iter()
+            .find(|(n, _)| *n == node)
+            .map(|(_, s)| s)
+            .or(self.absent.as_ref())
+    }
+
+    /// `FitError.Error()`: `0/N nodes are available: ` then the PreFilter message,
+    /// or a histogram of reasons (`COUNT REASON`, sorted as strings, joined by
+    /// ", ", ended by "."), then the PostFilter message if any.
+    pub fn message(&self) -> String {
+        let mut msg = format!("0/{} nodes are available:", self.num_all_nodes);
+        if !self.pre_filter_msg.is_empty() {
+            msg.push_str(&format!(" {}.", self.pre_filter_msg));
+        } else {
+            let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+            for (_, s) in &self.statuses {
+                for r in &s.reasons {
+                    *counts.entry(r).or_default() += 1;
+                }
+            }
+            let absent = self.num_all_nodes.saturating_sub(self.statuses.len());
+            if absent > 0
+                && let Some(s) = &self.absent
+            {
+                for r in &s.reasons {
+                    *counts.entry(r).or_default() += absent;
+                }
+            }
+            let mut items: Vec<String> = counts.iter().map(|(r, c)| format!("{c} {r}")).collect();
+            items.sort();
+            if !items.is_empty() {
+                msg.push_str(&format!(" {}.", items.join(", ")));
+            }
+        }
+        if !self.post_filter_msg.is_empty() {
+            msg.push_str(&format!(" {}", self.post_filter_msg));
+        }
+        msg
+    }
+}
+
+/// What a cycle decided.
+pub enum Decision {
+    Bind(NodeId),
+    Unschedulable(Diagnosis),
+}
+
+/// Scores as computed, for `explain`.
+#[derive(Clone, Debug, Default)]
+pub struct ScoreRecord {
+    pub feasible: Vec<NodeId>,
+    /// Per score plugin (profile order): raw and normalised scores per feasible node.
+    pub raw: Vec<Vec<i64>>,
+    pub normalized: Vec<Vec<i64>>,
+    pub totals: Vec<i64>,
+    /// Feasible nodes with the top total.
+    pub ties: Vec<NodeId>,
+    /// Plugins whose PreScore returned Skip.
+    pub skipped: Vec<&'static str>,
+    pub num_to_find: usize,
+    pub evaluated: Vec<NodeId>,
+}
+
+/// Reusable per-cycle buffers: nothing on the hot path allocates per node.
+#[derive(Default)]
+pub struct Buffers {
+    pub states: Vec<State>,
+    pub skip_filter: Vec<bool>,
+    skip_score: Vec<bool>,
+    feasible: Vec<NodeId>,
+    scores: Vec<Vec<i64>>,
+    totals: Vec<i64>,
+    pub added: Vec<PodId>,
+    pub requested: Resources,
+}
+
+/// Pods nominated to each node (status.nominatedNodeName), maintained by the scheduler.
+pub type Nominated = HashMap<NodeId, Vec<PodId>>;
+
+/// Everything one cycle reads.
+pub struct Cycle<'a> {
+    pub profile: &'a Profile,
+    pub world: &'a World,
+    pub pod: PodId,
+    pub now: Time,
+    pub version: KubeVersion,
+    pub nodes: &'a [NodeId],
+    pub nominated: &'a Nominated,
+}
+
+impl<'a> Cycle<'a> {
+    pub fn context(&self) -> CycleContext<'a> {
+        CycleContext {
+            world: self.world,
+            pod: self.pod,
+            spec: self.world.pod_spec(self.pod),
+            nodes: self.nodes,
+            version: self.version,
+            now: self.now,
+        }
+    }
+
+    /// Run the filters in order on one node view; the first rejection wins.
+    pub fn run_filters(
+        &self,
+        cx: &CycleContext,
+        states: &[State],
+        skip: &[bool],
+        node: &NodeInfo,
+    ) -> (Status, Option<usize>) {
+        for &i in &self.profile.filter {
+            if skip[i] {
+                continue;
+            }
+            let f = self.profile.plugins[i].as_filter().unwrap();
+            let s = f.filter(cx, &states[i], node);
+            if !s.is_success() {
+                return (s, Some(i));
+            }
+        }
+        (Status::SUCCESS, None)
+    }
+
+    /// `RunFilterPluginsWithNominatedPods`: with the nominated pods of at least
+    /// the pod's priority added to the node, then (if any) without them; both
+    /// must pass. `removed` are pods treated as gone (preemption's dry run).
+    #[allow(clippy::too_many_arguments)]
+    pub fn filter_node(
+        &self,
+        cx: &CycleContext,
+        states: &[State],
+        skip: &[bool],
+        node: NodeId,
+        removed: &[PodId],
+        added: &mut Vec<PodId>,
+        requested: &mut Resources,
+    ) -> (Status, Option<usize>) {
+        let world = self.world;
+        let n = world.node(node);
+        added.clear();
+        if let Some(noms) = self.nominated.get(&node) {
+            let prio = cx.spec.priority;
+            added.extend(noms.iter().copied().filter(|&p| {
+                let q = world.pod(p);
+                p != self.pod
+                    && !q.deleted
+                    && q.node.is_none()
+                    && world.pod_spec(p).priority >= prio
+            }));
+        }
+        let base = |requested: &mut Resources| {
+            requested.clone_from(&n.requested);
+            let mut nz = n.nonzero_requested;
+            for &p in removed {
+                let s = world.pod_spec(p);
+                requested.sub(&s.requests);
+                nz.0 -= s.nonzero_milli_cpu;
+                nz.1 -= s.nonzero_memory;
+            }
+            nz
+        };
+        if !added.is_empty() {
+            let mut nz = base(requested);
+            for &p in added.iter() {
+                let s = world.pod_spec(p);
+                requested.add(&s.requests);
+                nz.0 += s.nonzero_milli_cpu;
+                nz.1 += s.nonzero_memory;
+            }
+            let view = NodeInfo {
+                id: node,
+                node: n,
+                requested,
+                nonzero_requested: nz,
+                num_pods: (n.pods.len() - removed.len() + added.len()) as i64,
+                added,
+                removed,
+            };
+            let r = self.run_filters(cx, states, skip, &view);
+            if !r.0.is_success() {
+                return r;
+            }
+        }
+        if removed.is_empty() {
+            return self.run_filters(cx, states, skip, &NodeInfo::of(world, node));
+        }
+        let nz = base(requested);
+        let view = NodeInfo {
+            id: node,
+            node: n,
+            requested,
+            nonzero_requested: nz,
+            num_pods: (n.pods.len() - removed.len()) as i64,
+            added: &[],
+            removed,
+        };
+        self.run_filters(cx, states, skip, &view)
+    }
+
+    /// Run PreFilter; `Err` carries the rejecting status (every node gets it).
+    pub fn pre_filter(&self, cx: &CycleContext, bufs: &mut Buffers) -> Result<(), (Status, usize)> {
+        let n = self.profile.plugins.len();
+        bufs.states.resize_with(n, State::default);
+        bufs.skip_filter.clear();
+        bufs.skip_filter.resize(n, false);
+        for &i in &self.profile.pre_filter {
+            let p = self.profile.plugins[i].as_pre_filter().unwrap();
+            let s = p.pre_filter(cx, &mut bufs.states[i]);
+            match s.code {
+                Code::Success => {}
+                Code::Skip => bufs.skip_filter[i] = true,
+                _ => return Err((s, i)),
+            }
+        }
+        Ok(())
+    }
+
+    /// `schedulePod`. `start` is the scheduler's `nextStartNodeIndex`, advanced
+    /// here; `rng` draws the tie-break. With `record`, scores are kept for explain.
+    pub fn schedule(
+        &self,
+        rng: &mut SimRng,
+        start: &mut usize,
+        bufs: &mut Buffers,
+        mut record: Option<&mut ScoreRecord>,
+    ) -> Decision {
+        let cx = self.context();
+        let num_all = self.nodes.len();
+        let mut diag = Diagnosis {
+            num_all_nodes: num_all,
+            ..Default::default()
+        };
+        if num_all == 0 {
+            diag.pre_filter_msg = "no nodes available to schedule pods".into();
+            return Decision::Unschedulable(diag);
+        }
+        if let Err((s, i)) = self.pre_filter(&cx, bufs) {
+            diag.pre_filter_msg = s.message();
+            diag.absent = Some(s);
+            diag.rejectors.push(self.profile.plugin_name(i));
+            return Decision::Unschedulable(diag);
+        }
+        let Buffers {
+            states,
+            skip_filter,
+            skip_score,
+            feasible,
+            scores,
+            totals,
+            added,
+            requested,
+        } = bufs;
+
+        // A nominated node is tried first; if it passes, it is the only candidate.
+        let pod = self.world.pod(self.pod);
+        if let Some(nn) = pod.nominated_node
+            && self.nodes.contains(&nn)
+        {
+            let (s, _) = self.filter_node(&cx, states, skip_filter, nn, &[], added, requested);
+            if s.is_success() {
+                if let Some(r) = record.as_deref_mut() {
+                    r.feasible = vec![nn];
+                    r.evaluated = vec![nn];
+                    r.ties = vec![nn];
+                    r.num_to_find = 1;
+                }
+                return Decision::Bind(nn);
+            }
+        }
+
+        let mut num_to_find =
+            num_feasible_nodes_to_find(self.profile.percentage_of_nodes_to_score, num_all as i32)
+                as usize;
+        if self.profile.score.is_empty() {
+            num_to_find = 1;
+        }
+        feasible.clear();
+        let mut processed = 0;
+        for i in 0..num_all {
+            let node = self.nodes[(*start + i) % num_all];
+            processed += 1;
+            let (s, by) = self.filter_node(&cx, states, skip_filter, node, &[], added, requested);
+            if s.is_success() {
+                feasible.push(node);
+                if feasible.len() >= num_to_find {
+                    break;
+                }
+            } else {
+                if let Some(i) = by {
+                    let name = self.profile.plugin_name(i);
+                    if !diag.rejectors.contains(&name) {
+                        diag.rejectors.push(name);
+                    }
+                }
+                diag.statuses.push((node, s));
+            }
+        }
+        if let Some(r) = record.as_deref_mut() {
+            r.num_to_find = num_to_find;
+            r.evaluated = (0..processed)
+                .map(|i| self.nodes[(*start + i) % num_all])
+                .collect();
+        }
+        *start = (*start + processed) % num_all;
+
+        if feasible.is_empty() {
+            return Decision::Unschedulable(diag);
+        }
+        if feasible.len() == 1 {
+            if let Some(r) = record {
+                r.feasible = feasible.clone();
+                r.ties = feasible.clone();
+            }
+            return Decision::Bind(feasible[0]);
+        }
+
+        // PreScore, Score, NormalizeScore, weights.
+        let n = self.profile.plugins.len();
+        skip_score.clear();
+        skip_score.resize(n, false);
+        for &i in &self.profile.pre_score {
+            let p = self.profile.plugins[i].as_pre_score().unwrap();
+            if p.pre_score(&cx, &mut states[i], feasible).code == Code::Skip {
+                skip_score[i] = true;
+            }
+        }
+        totals.clear();
+        if self.profile.score.is_empty() {
+            totals.resize(feasible.len(), 1);
+        } else {
+            totals.resize(feasible.len(), 0);
+        }
+        scores.resize_with(self.profile.score.len(), Vec::new);
+        if let Some(r) = record.as_deref_mut() {
+            r.feasible = feasible.clone();
+            r.raw.clear();
+            r.normalized.clear();
+        }
+        for (k, &(i, weight)) in self.profile.score.iter().enumerate() {
+            let out = &mut scores[k];
+            out.clear();
+            if skip_score[i] {
+                out.resize(feasible.len(), 0);
+                if let Some(r) = record.as_deref_mut() {
+                    r.skipped.push(self.profile.plugin_name(i));
+                    r.raw.push(out.clone());
+                    r.normalized.push(out.clone());
+                }
+                continue;
+            }
+            let p = self.profile.plugins[i].as_score().unwrap();
+            for &node in feasible.iter() {
+                out.push(p.score(&cx, &states[i], &NodeInfo::of(self.world, node)));
+            }
+            if let Some(r) = record.as_deref_mut() {
+                r.raw.push(out.clone());
+            }
+            p.normalize(&cx, &states[i], feasible, out);
+            if let Some(r) = record.as_deref_mut() {
+                r.normalized.push(out.clone());
+            }
+            for (t, s) in totals.iter_mut().zip(out.iter()) {
+                *t += s.clamp(&0, &MAX_NODE_SCORE) * weight;
+            }
+        }
+
+        // Uniform choice among the best (`selectHost`, reservoir sampling).
+        let mut best = 0;
+        let mut count = 0u32;
+        let mut top = i64::MIN;
+        for (j, &t) in totals.iter().enumerate() {
+            if t > top {
+                top = t;
+                best = j;
+                count = 1;
+            } else if t == top {
+                count += 1;
+                if rng.random_range(0..count) == 0 {
+                    best = j;
+                }
+            }
+        }
+        if let Some(r) = record {
+            r.totals = totals.clone();
+            r.ties = feasible
+                .iter()
+                .zip(totals.iter())
+                .filter(|&(_, &t)| t == top)
+                .map(|(&n, _)| n)
+                .collect();
+        }
+        Decision::Bind(feasible[best])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentage_of_nodes_to_score_adaptive() {
+        // < 100 nodes: all of them.
+        assert_eq!(num_feasible_nodes_to_find(None, 50), 50);
+        // 100 nodes: 50 - 100/125 = 50% → 50, raised to the minimum 100.
+        assert_eq!(num_feasible_nodes_to_find(None, 100), 100);
+        // 500: 50 - 4 = 46% → 230.
+        assert_eq!(num_feasible_nodes_to_find(None, 500), 230);
+        // 1000: 50 - 8 = 42% → 420.
+        assert_eq!(num_feasible_nodes_to_find(None, 1000), 420);
+        // 5000: 50 - 40 = 10% → 500.
+        assert_eq!(num_feasible_nodes_to_find(None, 5000), 500);
+        // 6000: 50 - 48 = 2% → clamped to 5% → 300.
+        assert_eq!(num_feasible_nodes_to_find(None, 6000), 300);
+        // Explicit 100% and 0 (= adaptive).
+        assert_eq!(num_feasible_nodes_to_find(Some(100), 5000), 5000);
+        assert_eq!(num_feasible_nodes_to_find(Some(0), 5000), 500);
+        // Explicit 1% of 5000 = 50 → raised to 100.
+        assert_eq!(num_feasible_nodes_to_find(Some(1), 5000), 100);
+    }
+
+    fn st(code: Code, reasons: &[&'static str]) -> Status {
+        Status {
+            code,
+            reasons: reasons.iter().map(|&r| r.into()).collect(),
+        }
+    }
+
+    #[test]
+    fn fit_error_histogram_sorted_as_strings() {
+        let d = Diagnosis {
+            num_all_nodes: 5,
+            statuses: vec![
+                (NodeId(0), st(Code::Unschedulable, &["Insufficient cpu"])),
+                (
+                    NodeId(1),
+                    st(
+                        Code::Unschedulable,
+                        &["Insufficient cpu", "Insufficient memory"],
+                    ),
+                ),
+                (
+                    NodeId(2),
+                    st(
+                        Code::UnschedulableAndUnresolvable,
+                        &["node(s) had untolerated taint {dedicated: gpu}"],
+                    ),
+                ),
+                (
+                    NodeId(3),
+                    st(
+                        Code::UnschedulableAndUnresolvable,
+                        &["node(s) had untolerated taint {dedicated: gpu}"],
+                    ),
+                ),
+                (
+                    NodeId(4),
+                    st(
+                        Code::UnschedulableAndUnresolvable,
+                        &["node(s) had untolerated taint {dedicated: gpu}"],
+                    ),
+                ),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(
+            d.message(),
+            "0/5 nodes are available: 1 Insufficient memory, 2 Insufficient cpu, 3 node(s) had untolerated taint {dedicated: gpu}."
+        );
+    }
+
+    #[test]
+    fn fit_error_with_prefilter_and_postfilter() {
+        let d = Diagnosis {
+            num_all_nodes: 3,
+            pre_filter_msg: "node(s) didn't satisfy plugin(s) [NodeAffinity]".into(),
+            post_filter_msg:
+                "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+                    .into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            d.message(),
+            "0/3 nodes are available: node(s) didn't satisfy plugin(s) [NodeAffinity]. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+        );
+        // Absent nodes count with the absent status; "10 …" sorts before "2 …".
+        let d = Diagnosis {
+            num_all_nodes: 12,
+            statuses: vec![
+                (NodeId(0), st(Code::Unschedulable, &["Too many pods"])),
+                (NodeId(1), st(Code::Unschedulable, &["Too many pods"])),
+            ],
+            absent: Some(st(
+                Code::UnschedulableAndUnresolvable,
+                &["Preemption is not helpful for scheduling"],
+            )),
+            ..Default::default()
+        };
+        assert_eq!(
+            d.message(),
+            "0/12 nodes are available: 10 Preemption is not helpful for scheduling, 2 Too many pods."
+        );
+    }
+}

@@ -1,0 +1,343 @@
+//! InterPodAffinity: required pod affinity / anti-affinity of the incoming pod,
+//! and existing pods' required anti-affinity against it, filter by topology
+//! domain; preferred terms (both ways) and existing pods' required affinity
+//! (×`hardPodAffinityWeight`) score, min-max normalised.
+//!
+//! Follows pkg/scheduler/framework/plugins/interpodaffinity/{plugin,filtering,
+//! scoring}.go (v1.35). Terminating pods count (upstream checks no deletion
+//! timestamp here). Namespace labels are not modelled: a `namespaceSelector`
+//! sees only `kubernetes.io/metadata.name`.
+
+use std::collections::HashMap;
+
+use crate::model::labels::Labels;
+use crate::model::{Node, PodAffinityTerm, PodId, World};
+use crate::scheduler::framework::*;
+
+pub const NAME: &str = "InterPodAffinity";
+/// `ErrReasonAffinityRulesNotMatch`.
+pub const REASON_AFFINITY: &str = "node(s) didn't match pod affinity rules";
+/// `ErrReasonAntiAffinityRulesNotMatch`.
+pub const REASON_ANTI_AFFINITY: &str = "node(s) didn't match pod anti-affinity rules";
+/// `ErrReasonExistingAntiAffinityRulesNotMatch`.
+pub const REASON_EXISTING_ANTI_AFFINITY: &str =
+    "node(s) didn't satisfy existing pods anti-affinity rules";
+
+pub struct InterPodAffinity {
+    pub hard_pod_affinity_weight: i64,
+    pub ignore_preferred_terms_of_existing_pods: bool,
+}
+
+/// `AffinityTerm.Matches`: the target pod's namespace is selected and the
+/// selector matches its labels. `owner_ns` is the namespace of the pod whose term it is.
+pub fn term_matches(term: &PodAffinityTerm, owner_ns: &str, ns: &str, labels: &Labels) -> bool {
+    let ns_ok = if term.namespaces.is_empty() && term.namespace_selector.is_none() {
+        ns == owner_ns
+    } else {
+        term.namespaces.iter().any(|n| n == ns)
+            || term.namespace_selector.as_ref().is_some_and(|sel| {
+                let mut l = Labels::new();
+                l.insert("kubernetes.io/metadata.name".into(), ns.to_string());
+                sel.matches(&l)
+            })
+    };
+    ns_ok && term.selector.as_ref().is_some_and(|s| s.matches(labels))
+}
+
+type Pairs = HashMap<(String, String), i64>;
+
+fn update(m: &mut Pairs, node: &Node, key: &str, v: i64) {
+    if let Some(val) = node.labels.get(key) {
+        *m.entry((key.to_string(), val.clone())).or_insert(0) += v;
+    }
+}
+
+#[derive(Default)]
+struct AffinityState {
+    existing_anti: Pairs,
+    affinity: Pairs,
+    anti_affinity: Pairs,
+    /// Scoring: topology key → value → score.
+    topology_score: HashMap<String, HashMap<String, i64>>,
+}
+
+fn pod_ns_labels(world: &World, p: PodId) -> (&str, &Labels) {
+    let q = world.pod(p);
+    (&q.namespace, &world.spec(q.spec).labels)
+}
+
+impl Plugin for InterPodAffinity {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn as_pre_filter(&self) -> Option<&dyn PreFilterPlugin> {
+        Some(self)
+    }
+    fn as_filter(&self) -> Option<&dyn FilterPlugin> {
+        Some(self)
+    }
+    fn as_pre_score(&self) -> Option<&dyn PreScorePlugin> {
+        Some(self)
+    }
+    fn as_score(&self) -> Option<&dyn ScorePlugin> {
+        Some(self)
+    }
+}
+
+impl PreFilterPlugin for InterPodAffinity {
+    fn pre_filter(&self, cx: &CycleContext, state: &mut State) -> Status {
+        let s = state.get_or_default::<AffinityState>();
+        s.existing_anti.clear();
+        s.affinity.clear();
+        s.anti_affinity.clear();
+        let world = cx.world;
+        let (ns, labels) = pod_ns_labels(world, cx.pod);
+        let req_aff = &cx.spec.pod_affinity.required;
+        let req_anti = &cx.spec.pod_anti_affinity.required;
+        for &nid in cx.nodes {
+            let node = world.node(nid);
+            for &p in &node.pods {
+                let q = world.pod(p);
+                let qs = world.spec(q.spec);
+                for t in &qs.pod_anti_affinity.required {
+                    if term_matches(t, &q.namespace, ns, labels) {
+                        update(&mut s.existing_anti, node, &t.topology_key, 1);
+                    }
+                }
+                if req_aff.is_empty() && req_anti.is_empty() {
+                    continue;
+                }
+                let (qns, ql) = (&q.namespace, &qs.labels);
+                if !req_aff.is_empty() && req_aff.iter().all(|t| term_matches(t, ns, qns, ql)) {
+                    for t in req_aff {
+                        update(&mut s.affinity, node, &t.topology_key, 1);
+                    }
+                }
+                for t in req_anti {
+                    if term_matches(t, ns, qns, ql) {
+                        update(&mut s.anti_affinity, node, &t.topology_key, 1);
+                    }
+                }
+            }
+        }
+        s.existing_anti.retain(|_, v| *v != 0);
+        s.affinity.retain(|_, v| *v != 0);
+        s.anti_affinity.retain(|_, v| *v != 0);
+        if s.existing_anti.is_empty() && req_aff.is_empty() && req_anti.is_empty() {
+            return Status::SKIP;
+        }
+        Status::SUCCESS
+    }
+}
+
+impl FilterPlugin for InterPodAffinity {
+    fn filter(&self, cx: &CycleContext, state: &State, node: &NodeInfo) -> Status {
+        let Some(s) = state.get::<AffinityState>() else {
+            return Status::SUCCESS;
+        };
+        let world = cx.world;
+        let (ns, labels) = pod_ns_labels(world, cx.pod);
+        let n = node.node;
+        // Pods added to or removed from this node in a hypothetical view shift
+        // the counts of this node's own domains (AddPod/RemovePod extensions).
+        let delta = |pairs_of: &dyn Fn(PodId, &mut Pairs)| -> Pairs {
+            let mut d = Pairs::new();
+            for &p in node.added {
+                pairs_of(p, &mut d);
+            }
+            let mut r = Pairs::new();
+            for &p in node.removed {
+                pairs_of(p, &mut r);
+            }
+            for (k, v) in r {
+                *d.entry(k).or_insert(0) -= v;
+            }
+            d
+        };
+        let get = |m: &Pairs, d: &Pairs, k: &str, v: &str| -> i64 {
+            let key = (k.to_string(), v.to_string());
+            m.get(&key).copied().unwrap_or(0) + d.get(&key).copied().unwrap_or(0)
+        };
+        let hyp = node.is_hypothetical();
+
+        // 1. The incoming pod's required affinity.
+        let req_aff = &cx.spec.pod_affinity.required;
+        if !req_aff.is_empty() {
+            let d = if hyp {
+                delta(&|p, m| {
+                    let (qns, ql) = pod_ns_labels(world, p);
+                    if req_aff.iter().all(|t| term_matches(t, ns, qns, ql)) {
+                        for t in req_aff {
+                            update(m, n, &t.topology_key, 1);
+                        }
+                    }
+                })
+            } else {
+                Pairs::new()
+            };
+            let mut pods_exist = true;
+            for t in req_aff {
+                match n.labels.get(&t.topology_key) {
+                    Some(v) => {
+                        if get(&s.affinity, &d, &t.topology_key, v) <= 0 {
+                            pods_exist = false;
+                        }
+                    }
+                    None => return Status::unresolvable(REASON_AFFINITY),
+                }
+            }
+            if !pods_exist {
+                let first_of_group = s.affinity.is_empty()
+                    && d.values().all(|&v| v == 0)
+                    && req_aff.iter().all(|t| term_matches(t, ns, ns, labels));
+                if !first_of_group {
+                    return Status::unresolvable(REASON_AFFINITY);
+                }
+            }
+        }
+        // 2. The incoming pod's required anti-affinity.
+        let req_anti = &cx.spec.pod_anti_affinity.required;
+        if !req_anti.is_empty() {
+            let d = if hyp {
+                delta(&|p, m| {
+                    let (qns, ql) = pod_ns_labels(world, p);
+                    for t in req_anti {
+                        if term_matches(t, ns, qns, ql) {
+                            update(m, n, &t.topology_key, 1);
+                        }
+                    }
+                })
+            } else {
+                Pairs::new()
+            };
+            for t in req_anti {
+                if let Some(v) = n.labels.get(&t.topology_key)
+                    && get(&s.anti_affinity, &d, &t.topology_key, v) > 0
+                {
+                    return Status::unschedulable(REASON_ANTI_AFFINITY);
+                }
+            }
+        }
+        // 3. Existing pods' required anti-affinity against the incoming pod.
+        if !s.existing_anti.is_empty() || hyp {
+            let d = if hyp {
+                delta(&|p, m| {
+                    let q = world.pod(p);
+                    for t in &world.spec(q.spec).pod_anti_affinity.required {
+                        if term_matches(t, &q.namespace, ns, labels) {
+                            update(m, n, &t.topology_key, 1);
+                        }
+                    }
+                })
+            } else {
+                Pairs::new()
+            };
+            for (k, v) in &n.labels {
+                if get(&s.existing_anti, &d, k, v) > 0 {
+                    return Status::unschedulable(REASON_EXISTING_ANTI_AFFINITY);
+                }
+            }
+        }
+        Status::SUCCESS
+    }
+}
+
+impl PreScorePlugin for InterPodAffinity {
+    fn pre_score(&self, cx: &CycleContext, state: &mut State, _: &[NodeId]) -> Status {
+        let s = state.get_or_default::<AffinityState>();
+        s.topology_score.clear();
+        let world = cx.world;
+        let (ns, labels) = pod_ns_labels(world, cx.pod);
+        let pref_aff = &cx.spec.pod_affinity.preferred;
+        let pref_anti = &cx.spec.pod_anti_affinity.preferred;
+        let has_constraints = !pref_aff.is_empty() || !pref_anti.is_empty();
+        if self.ignore_preferred_terms_of_existing_pods && !has_constraints {
+            return Status::SKIP;
+        }
+        let mut add = |key: &str, node: &Node, v: i64| {
+            if let Some(val) = node.labels.get(key) {
+                *s.topology_score
+                    .entry(key.to_string())
+                    .or_default()
+                    .entry(val.clone())
+                    .or_insert(0) += v;
+            }
+        };
+        for &nid in cx.nodes {
+            let node = world.node(nid);
+            if node.labels.is_empty() {
+                continue;
+            }
+            for &p in &node.pods {
+                let q = world.pod(p);
+                let qs = world.spec(q.spec);
+                let has_affinity = !qs.pod_affinity.is_empty() || !qs.pod_anti_affinity.is_empty();
+                if !has_constraints && !has_affinity {
+                    continue;
+                }
+                for (w, t) in pref_aff {
+                    if term_matches(t, ns, &q.namespace, &qs.labels) {
+                        add(&t.topology_key, node, i64::from(*w));
+                    }
+                }
+                for (w, t) in pref_anti {
+                    if term_matches(t, ns, &q.namespace, &qs.labels) {
+                        add(&t.topology_key, node, -i64::from(*w));
+                    }
+                }
+                if self.hard_pod_affinity_weight > 0 {
+                    for t in &qs.pod_affinity.required {
+                        if term_matches(t, &q.namespace, ns, labels) {
+                            add(&t.topology_key, node, self.hard_pod_affinity_weight);
+                        }
+                    }
+                }
+                for (w, t) in &qs.pod_affinity.preferred {
+                    if term_matches(t, &q.namespace, ns, labels) {
+                        add(&t.topology_key, node, i64::from(*w));
+                    }
+                }
+                for (w, t) in &qs.pod_anti_affinity.preferred {
+                    if term_matches(t, &q.namespace, ns, labels) {
+                        add(&t.topology_key, node, -i64::from(*w));
+                    }
+                }
+            }
+        }
+        if s.topology_score.is_empty() {
+            return Status::SKIP;
+        }
+        Status::SUCCESS
+    }
+}
+
+impl ScorePlugin for InterPodAffinity {
+    fn score(&self, _: &CycleContext, state: &State, node: &NodeInfo) -> i64 {
+        let Some(s) = state.get::<AffinityState>() else {
+            return 0;
+        };
+        s.topology_score
+            .iter()
+            .filter_map(|(k, vals)| node.node.labels.get(k).and_then(|v| vals.get(v)))
+            .sum()
+    }
+
+    fn normalize(&self, _: &CycleContext, state: &State, _: &[NodeId], scores: &mut [i64]) {
+        if state
+            .get::<AffinityState>()
+            .is_none_or(|s| s.topology_score.is_empty())
+        {
+            return;
+        }
+        let min = scores.iter().copied().min().unwrap_or(0);
+        let max = scores.iter().copied().max().unwrap_or(0);
+        let diff = max - min;
+        for s in scores.iter_mut() {
+            *s = if diff > 0 {
+                (MAX_NODE_SCORE as f64 * ((*s - min) as f64 / diff as f64)) as i64
+            } else {
+                0
+            };
+        }
+    }
+}

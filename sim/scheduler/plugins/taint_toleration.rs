@@ -1,0 +1,87 @@
+//! TaintToleration: NoSchedule/NoExecute taints filter; untolerated
+//! PreferNoSchedule taints lower the score (reverse-normalised).
+//!
+//! Follows pkg/scheduler/framework/plugins/tainttoleration/taint_toleration.go
+//! (v1.35). The filter's reason names the first untolerated taint up to v1.34
+//! (`node(s) had untolerated taint {key: value}`); from v1.35 (PR #134740) it is
+//! the generic `node(s) had untolerated taint(s)`.
+
+use crate::model::taints::{TaintEffect, Toleration, find_untolerated, is_do_not_schedule};
+use crate::scheduler::framework::*;
+
+pub const NAME: &str = "TaintToleration";
+/// The v1.35+ reason.
+pub const REASON: &str = "node(s) had untolerated taint(s)";
+
+pub struct TaintToleration;
+
+impl Plugin for TaintToleration {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn as_filter(&self) -> Option<&dyn FilterPlugin> {
+        Some(self)
+    }
+    fn as_pre_score(&self) -> Option<&dyn PreScorePlugin> {
+        Some(self)
+    }
+    fn as_score(&self) -> Option<&dyn ScorePlugin> {
+        Some(self)
+    }
+}
+
+impl FilterPlugin for TaintToleration {
+    fn filter(&self, cx: &CycleContext, _: &State, node: &NodeInfo) -> Status {
+        match find_untolerated(&node.node.taints, &cx.spec.tolerations, is_do_not_schedule) {
+            None => Status::SUCCESS,
+            Some(_) if cx.version.at_least(35) => Status::unresolvable(REASON),
+            Some(t) => Status::unresolvable(crate::model::taints::untolerated_taint_reason(t)),
+        }
+    }
+}
+
+/// The pod's tolerations that matter for scoring: effect empty or PreferNoSchedule.
+#[derive(Default)]
+struct PreScoreState {
+    tolerations: Vec<Toleration>,
+}
+
+impl PreScorePlugin for TaintToleration {
+    fn pre_score(
+        &self,
+        cx: &CycleContext,
+        state: &mut State,
+        _: &[crate::model::NodeId],
+    ) -> Status {
+        let s = state.get_or_default::<PreScoreState>();
+        s.tolerations.clear();
+        s.tolerations.extend(
+            cx.spec
+                .tolerations
+                .iter()
+                .filter(|t| t.effect.is_none_or(|e| e == TaintEffect::PreferNoSchedule))
+                .cloned(),
+        );
+        Status::SUCCESS
+    }
+}
+
+impl ScorePlugin for TaintToleration {
+    /// The number of PreferNoSchedule taints the pod does not tolerate.
+    fn score(&self, _: &CycleContext, state: &State, node: &NodeInfo) -> i64 {
+        let tols = state
+            .get::<PreScoreState>()
+            .map(|s| s.tolerations.as_slice())
+            .unwrap_or(&[]);
+        node.node
+            .taints
+            .iter()
+            .filter(|t| {
+                t.effect == TaintEffect::PreferNoSchedule && !tols.iter().any(|x| x.tolerates(t))
+            })
+            .count() as i64
+    }
+    fn normalize(&self, _: &CycleContext, _: &State, _: &[NodeId], scores: &mut [i64]) {
+        default_normalize_score(MAX_NODE_SCORE, true, scores);
+    }
+}

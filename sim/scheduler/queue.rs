@@ -1,0 +1,346 @@
+//! The scheduling queue: activeQ ordered by priority then arrival, backoffQ
+//! ordered by backoff expiry, and the unschedulable pods waiting for a cluster
+//! event that could help them.
+//!
+//! Follows pkg/scheduler/backend/queue/scheduling_queue.go and backoff_queue.go
+//! (v1.35):
+//! - backoff doubles from `podInitialBackoffSeconds` (1 s) up to
+//!   `podMaxBackoffSeconds` (10 s) with the number of attempts, counted from the
+//!   time the pod last failed;
+//! - `flushBackoffQCompleted` runs every second and moves pods whose backoff
+//!   expired to activeQ; `flushUnschedulablePodsLeftover` runs every 30 s and
+//!   moves pods that have been unschedulable for more than 5 minutes;
+//! - from v1.33 (`SchedulerPopFromBackoffQ`, KEP-5142) a pod is popped from
+//!   backoffQ when activeQ is empty, without waiting for its backoff.
+//!
+//! The periodic flushes run on ticks at multiples of their period from time 0,
+//! as `wait.Until` started with the scheduler would. Queueing hints are
+//! simplified: see `Scheduler::on_change`.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, HashMap};
+
+use crate::engine::{SECOND, Time};
+use crate::model::PodId;
+
+pub const DEFAULT_INITIAL_BACKOFF: Time = SECOND;
+pub const DEFAULT_MAX_BACKOFF: Time = 10 * SECOND;
+/// `DefaultPodMaxInUnschedulablePodsDuration`.
+pub const MAX_IN_UNSCHEDULABLE: Time = 5 * 60 * SECOND;
+pub const BACKOFF_FLUSH_PERIOD: Time = SECOND;
+pub const UNSCHEDULABLE_FLUSH_PERIOD: Time = 30 * SECOND;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Place {
+    Active,
+    Backoff,
+    Unschedulable,
+    InFlight,
+}
+
+#[derive(Clone, Debug)]
+struct Entry {
+    priority: i32,
+    /// `QueuedPodInfo.Timestamp`: when the pod was added or last failed.
+    timestamp: Time,
+    attempts: u32,
+    /// Tie-breaker: order of insertion.
+    seq: u64,
+    place: Place,
+    /// The pod was last rejected by a plugin whose verdict depends on other pods'
+    /// placement (PodTopologySpread, InterPodAffinity).
+    placement_sensitive: bool,
+}
+
+type ActiveKey = (Reverse<i32>, Time, u64, PodId);
+
+#[derive(Clone, Debug)]
+pub struct SchedulingQueue {
+    entries: HashMap<PodId, Entry>,
+    active: BTreeSet<ActiveKey>,
+    backoff: BTreeSet<(Time, u64, PodId)>,
+    unschedulable: BTreeSet<(Time, u64, PodId)>,
+    next_seq: u64,
+    pub initial_backoff: Time,
+    pub max_backoff: Time,
+    pub pop_from_backoff: bool,
+}
+
+impl SchedulingQueue {
+    pub fn new(initial_backoff: Time, max_backoff: Time, pop_from_backoff: bool) -> Self {
+        SchedulingQueue {
+            entries: HashMap::new(),
+            active: BTreeSet::new(),
+            backoff: BTreeSet::new(),
+            unschedulable: BTreeSet::new(),
+            next_seq: 0,
+            initial_backoff,
+            max_backoff,
+            pop_from_backoff,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+    pub fn contains(&self, pod: PodId) -> bool {
+        self.entries.contains_key(&pod)
+    }
+
+    /// `calculateBackoffDuration`: initial × 2^(attempts-1), capped at max.
+    pub fn backoff_duration(&self, attempts: u32) -> Time {
+        if attempts == 0 {
+            return 0;
+        }
+        let mut d = self.initial_backoff;
+        for _ in 1..attempts {
+            if d > self.max_backoff - d {
+                return self.max_backoff;
+            }
+            d += d;
+        }
+        d
+    }
+
+    fn backoff_expiry(&self, e: &Entry) -> Time {
+        e.timestamp + self.backoff_duration(e.attempts)
+    }
+
+    /// A new pending pod: straight into activeQ.
+    pub fn add(&mut self, pod: PodId, priority: i32, now: Time) {
+        if self.entries.contains_key(&pod) {
+            return;
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.entries.insert(
+            pod,
+            Entry {
+                priority,
+                timestamp: now,
+                attempts: 0,
+                seq,
+                place: Place::Active,
+                placement_sensitive: false,
+            },
+        );
+        self.active.insert((Reverse(priority), now, seq, pod));
+    }
+
+    fn unlink(&mut self, pod: PodId) -> Option<Entry> {
+        let e = self.entries.get(&pod)?.clone();
+        match e.place {
+            Place::Active => {
+                self.active
+                    .remove(&(Reverse(e.priority), e.timestamp, e.seq, pod));
+            }
+            Place::Backoff => {
+                self.backoff.remove(&(self.backoff_expiry(&e), e.seq, pod));
+            }
+            Place::Unschedulable => {
+                self.unschedulable.remove(&(e.timestamp, e.seq, pod));
+            }
+            Place::InFlight => {}
+        }
+        Some(e)
+    }
+
+    /// The pod was bound or deleted: forget it.
+    pub fn remove(&mut self, pod: PodId) {
+        self.unlink(pod);
+        self.entries.remove(&pod);
+    }
+
+    fn place(&mut self, pod: PodId, place: Place) {
+        let Some(e) = self.entries.get_mut(&pod) else {
+            return;
+        };
+        e.place = place;
+        let e = e.clone();
+        match place {
+            Place::Active => {
+                self.active
+                    .insert((Reverse(e.priority), e.timestamp, e.seq, pod));
+            }
+            Place::Backoff => {
+                let expiry = self.backoff_expiry(&e);
+                self.backoff.insert((expiry, e.seq, pod));
+            }
+            Place::Unschedulable => {
+                self.unschedulable.insert((e.timestamp, e.seq, pod));
+            }
+            Place::InFlight => {}
+        }
+    }
+
+    /// The cycle for `pod` failed: it waits among the unschedulable pods.
+    pub fn add_unschedulable(&mut self, pod: PodId, now: Time, placement_sensitive: bool) {
+        if !self.entries.contains_key(&pod) {
+            return;
+        }
+        self.unlink(pod);
+        let e = self.entries.get_mut(&pod).unwrap();
+        e.timestamp = now;
+        e.placement_sensitive = placement_sensitive;
+        self.place(pod, Place::Unschedulable);
+    }
+
+    /// `movePodsToActiveOrBackoffQueue` for the unschedulable pods selected by
+    /// `which` (by their placement sensitivity).
+    pub fn move_unschedulable(&mut self, now: Time, which: impl Fn(bool) -> bool) {
+        let pods: Vec<PodId> = self
+            .unschedulable
+            .iter()
+            .map(|&(_, _, p)| p)
+            .filter(|p| which(self.entries[p].placement_sensitive))
+            .collect();
+        for p in pods {
+            self.requeue(p, now);
+        }
+    }
+
+    fn requeue(&mut self, pod: PodId, now: Time) {
+        let Some(e) = self.unlink(pod) else { return };
+        if self.backoff_expiry(&e) > now {
+            self.place(pod, Place::Backoff);
+        } else {
+            self.place(pod, Place::Active);
+        }
+    }
+
+    /// The periodic flushes due by `now`: both conditions are monotone in the
+    /// tick time, so checking against the latest tick ≤ now is exact.
+    pub fn flush(&mut self, now: Time) {
+        let tick = now / BACKOFF_FLUSH_PERIOD * BACKOFF_FLUSH_PERIOD;
+        while let Some(&(expiry, _, pod)) = self.backoff.first() {
+            if expiry > tick {
+                break;
+            }
+            self.unlink(pod);
+            self.place(pod, Place::Active);
+        }
+        let tick = now / UNSCHEDULABLE_FLUSH_PERIOD * UNSCHEDULABLE_FLUSH_PERIOD;
+        while let Some(&(ts, _, pod)) = self.unschedulable.first() {
+            if tick.saturating_sub(ts) <= MAX_IN_UNSCHEDULABLE || tick < ts {
+                break;
+            }
+            self.requeue(pod, tick);
+        }
+    }
+
+    /// The earliest time at which `pop` could return a pod.
+    pub fn next_wakeup(&self, now: Time) -> Option<Time> {
+        if !self.active.is_empty() || (self.pop_from_backoff && !self.backoff.is_empty()) {
+            return Some(now);
+        }
+        let backoff = self
+            .backoff
+            .first()
+            .map(|&(expiry, _, _)| expiry.div_ceil(BACKOFF_FLUSH_PERIOD) * BACKOFF_FLUSH_PERIOD);
+        // The first 30 s tick T with T - timestamp > 5 min.
+        let leftover = self.unschedulable.first().map(|&(ts, _, _)| {
+            (ts + MAX_IN_UNSCHEDULABLE) / UNSCHEDULABLE_FLUSH_PERIOD * UNSCHEDULABLE_FLUSH_PERIOD
+                + UNSCHEDULABLE_FLUSH_PERIOD
+        });
+        [backoff, leftover]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|t| t.max(now))
+    }
+
+    /// The next pod to schedule; it is in flight until it is bound, removed or
+    /// added back as unschedulable. Counts an attempt.
+    pub fn pop(&mut self, now: Time) -> Option<PodId> {
+        self.flush(now);
+        let pod = if let Some(&(_, _, _, pod)) = self.active.first() {
+            pod
+        } else if self.pop_from_backoff
+            && let Some(&(_, _, pod)) = self.backoff.first()
+        {
+            pod
+        } else {
+            return None;
+        };
+        self.unlink(pod);
+        let e = self.entries.get_mut(&pod).unwrap();
+        e.attempts += 1;
+        e.place = Place::InFlight;
+        Some(pod)
+    }
+
+    /// Attempts so far for a queued pod.
+    pub fn attempts_of(&self, pod: PodId) -> u32 {
+        self.entries.get(&pod).map_or(0, |e| e.attempts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_the_cap() {
+        let q = SchedulingQueue::new(SECOND, 10 * SECOND, false);
+        let d: Vec<Time> = (0..7).map(|a| q.backoff_duration(a) / SECOND).collect();
+        assert_eq!(d, vec![0, 1, 2, 4, 8, 10, 10]);
+    }
+
+    #[test]
+    fn priority_then_arrival() {
+        let mut q = SchedulingQueue::new(SECOND, 10 * SECOND, false);
+        q.add(PodId(0), 0, 5);
+        q.add(PodId(1), 10, 7);
+        q.add(PodId(2), 0, 3);
+        q.add(PodId(3), 10, 7);
+        let order: Vec<_> = std::iter::from_fn(|| q.pop(10)).collect();
+        assert_eq!(order, vec![PodId(1), PodId(3), PodId(2), PodId(0)]);
+    }
+
+    #[test]
+    fn moved_pod_waits_out_its_backoff_on_the_one_second_tick() {
+        let mut q = SchedulingQueue::new(SECOND, 10 * SECOND, false);
+        q.add(PodId(0), 0, 0);
+        // Three failed attempts: backoff 4 s from the last failure.
+        for _ in 0..3 {
+            let t = 100 * SECOND;
+            assert_eq!(q.pop(t), Some(PodId(0)));
+            q.add_unschedulable(PodId(0), t + 300_000, false);
+            q.move_unschedulable(t + 500_000, |_| true);
+            if q.attempts_of(PodId(0)) < 3 {
+                // Drain the backoff for the next round.
+                q.flush(200 * SECOND);
+            }
+        }
+        // Failed at 100.3 s with 3 attempts → expiry 104.3 s → the 105 s tick.
+        assert_eq!(q.next_wakeup(101 * SECOND), Some(105 * SECOND));
+        assert_eq!(q.pop(104 * SECOND + 900_000), None);
+        assert_eq!(q.pop(105 * SECOND), Some(PodId(0)));
+    }
+
+    #[test]
+    fn pop_from_backoff_when_active_is_empty() {
+        let mut q = SchedulingQueue::new(SECOND, 10 * SECOND, true);
+        q.add(PodId(0), 0, 0);
+        assert_eq!(q.pop(0), Some(PodId(0)));
+        q.add_unschedulable(PodId(0), 0, false);
+        q.move_unschedulable(0, |_| true);
+        assert_eq!(q.next_wakeup(0), Some(0));
+        assert_eq!(q.pop(0), Some(PodId(0)));
+    }
+
+    #[test]
+    fn unschedulable_leftover_flushes_after_five_minutes_on_a_30s_tick() {
+        let mut q = SchedulingQueue::new(SECOND, 10 * SECOND, false);
+        q.add(PodId(0), 0, 0);
+        q.pop(0);
+        q.add_unschedulable(PodId(0), 10 * SECOND, false);
+        // 10 s + 300 s = 310 s; the first tick with T - 10 s > 300 s is 330 s.
+        assert_eq!(q.next_wakeup(20 * SECOND), Some(330 * SECOND));
+        assert_eq!(q.pop(329 * SECOND), None);
+        assert_eq!(q.pop(330 * SECOND), Some(PodId(0)));
+    }
+}

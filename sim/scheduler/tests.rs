@@ -1,0 +1,588 @@
+//! Whole-cycle tests: worked examples from upstream's formulas, FitError
+//! messages, preemption, and properties (a bound pod passes every filter;
+//! explain agrees with the decision).
+
+use std::path::Path;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::engine::SECOND;
+use crate::model::labels::{LabelSelector, Labels};
+use crate::model::taints::{Taint, TaintEffect};
+use crate::model::{
+    InclusionPolicy, Node, Pod, PodAffinityTerm, PodPhase, PodSpec, TopologySpreadConstraint,
+    UnsatisfiableAction,
+};
+
+const GI: i64 = 1024 * 1024 * 1024;
+const MI: i64 = 1024 * 1024;
+
+pub(crate) fn node(name: &str, milli_cpu: i64, memory: i64) -> Node {
+    let mut labels = Labels::new();
+    labels.insert(crate::model::HOSTNAME_LABEL.into(), name.into());
+    Node {
+        name: name.into(),
+        labels,
+        taints: Vec::new(),
+        unschedulable: false,
+        allocatable: Resources {
+            milli_cpu,
+            memory,
+            ephemeral_storage: 0,
+            pods: 110,
+            scalar: Vec::new(),
+        },
+        requested: Resources::default(),
+        nonzero_requested: (0, 0),
+        pods: Vec::new(),
+        images: Vec::new(),
+        pool: None,
+        startup_latency: 0,
+        up: true,
+        reachable: true,
+        ready: true,
+        deleted: false,
+    }
+}
+
+pub(crate) fn spec(milli_cpu: i64, memory: i64) -> PodSpec {
+    let mut s = PodSpec::default();
+    s.requests.milli_cpu = milli_cpu;
+    s.requests.memory = memory;
+    // One container; the non-zero defaults apply to a missing request.
+    s.nonzero_milli_cpu = if milli_cpu == 0 { 100 } else { milli_cpu };
+    s.nonzero_memory = if memory == 0 { 200 * MI } else { memory };
+    s
+}
+
+pub(crate) fn pod(w: &mut World, name: &str, s: PodSpec) -> PodId {
+    let sid = w.add_spec(s);
+    w.create_pod(
+        Pod {
+            name: name.into(),
+            namespace: "default".into(),
+            spec: sid,
+            owner: None,
+            node: None,
+            phase: PodPhase::Pending,
+            ready: false,
+            deleting_since: None,
+            deleted: false,
+            created_at: 0,
+            scheduled_at: None,
+            started_at: None,
+            ready_at: None,
+            restarts: 0,
+            nominated_node: None,
+            ordinal: None,
+            generation: 0,
+        },
+        0,
+    )
+}
+
+pub(crate) fn bound(w: &mut World, name: &str, s: PodSpec, n: NodeId) -> PodId {
+    let p = pod(w, name, s);
+    w.bind(p, n, 0);
+    p
+}
+
+fn sched(name: &str, version: KubeVersion) -> Scheduler {
+    Scheduler::new(name, Path::new("."), version, 1).unwrap()
+}
+
+fn v(minor: u32) -> KubeVersion {
+    KubeVersion { major: 1, minor }
+}
+
+/// Feed the World's pending changes to the scheduler.
+fn sync(s: &mut Scheduler, w: &mut World, now: Time) {
+    for c in std::mem::take(&mut w.changes) {
+        s.on_change(w, c, now);
+    }
+}
+
+fn schedule(s: &mut Scheduler, w: &mut World, p: PodId) -> Outcome {
+    sync(s, w, 0);
+    s.schedule_one(w, p, 0)
+}
+
+#[test]
+fn least_allocated_picks_the_emptier_node() {
+    let mut w = World::default();
+    let a = w.add_node(node("a", 4000, 8 * GI));
+    let b = w.add_node(node("b", 4000, 8 * GI));
+    bound(&mut w, "x", spec(2000, 4 * GI), a);
+    let p = pod(&mut w, "p", spec(1000, GI));
+    let mut s = sched("default", KubeVersion::DEFAULT);
+    // a: cpu (4000-3000)*100/4000 = 25, mem (8-5)*100/8 = 37 → (25+37)/2 = 31.
+    // b: cpu 75, mem (8-1)*100/8 = 87 → 81. b wins under LeastAllocated.
+    sync(&mut s, &mut w, 0);
+    let e = s.explain(&w, p, 0);
+    let nb = e.nodes.iter().find(|n| n.node == "b").unwrap();
+    assert_eq!(nb.scores["NodeResourcesFit"].raw, 81);
+    let na = e.nodes.iter().find(|n| n.node == "a").unwrap();
+    assert_eq!(na.scores["NodeResourcesFit"].raw, 31);
+    assert_eq!(s.schedule_one(&w, p, 0), Outcome::Bind(b));
+}
+
+#[test]
+fn binpack_picks_the_fuller_node() {
+    let mut w = World::default();
+    let a = w.add_node(node("a", 4000, 8 * GI));
+    w.add_node(node("b", 4000, 8 * GI));
+    bound(&mut w, "x", spec(2000, 4 * GI), a);
+    let p = pod(&mut w, "p", spec(1000, GI));
+    let mut s = sched("binpack", KubeVersion::DEFAULT);
+    assert_eq!(schedule(&mut s, &mut w, p), Outcome::Bind(a));
+}
+
+#[test]
+fn pods_without_requests_score_with_non_zero_defaults() {
+    let mut w = World::default();
+    let a = w.add_node(node("a", 1000, 1000 * MI));
+    w.add_node(node("b", 2000, 2000 * MI));
+    let p = pod(&mut w, "p", spec(0, 0));
+    let mut s = sched("default", KubeVersion::DEFAULT);
+    sync(&mut s, &mut w, 0);
+    let e = s.explain(&w, p, 0);
+    let score =
+        |n: &str, plugin: &str| e.nodes.iter().find(|x| x.node == n).unwrap().scores[plugin].raw;
+    // a: cpu (1000-100)*100/1000 = 90; mem (1000-200)*100/1000 = 80 → 85.
+    // b: cpu 95; mem 90 → 92.
+    assert_eq!(score("a", "NodeResourcesFit"), 85);
+    assert_eq!(score("b", "NodeResourcesFit"), 92);
+    // BalancedAllocation skips a best-effort pod from v1.33: 0 everywhere.
+    assert_eq!(score("a", "NodeResourcesBalancedAllocation"), 0);
+    assert!(
+        e.skipped_score_plugins
+            .contains(&"NodeResourcesBalancedAllocation".into())
+    );
+    let _ = a;
+}
+
+#[test]
+fn fit_error_message_and_preemption_suffix() {
+    let mut w = World::default();
+    for n in ["a", "b", "c"] {
+        let id = w.add_node(node(n, 1000, 8 * GI));
+        bound(&mut w, &format!("x-{n}"), spec(800, GI), id);
+    }
+    let p = pod(&mut w, "p", spec(500, GI));
+    let mut s = sched("default", v(33));
+    match schedule(&mut s, &mut w, p) {
+        Outcome::Unschedulable {
+            message,
+            preemption,
+        } => {
+            assert_eq!(
+                message,
+                "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod."
+            );
+            assert_eq!(preemption, None);
+        }
+        o => panic!("{o:?}"),
+    }
+    // From v1.34 DynamicResources' PostFilter speaks first.
+    let mut s = sched("default", v(35));
+    sync(&mut s, &mut w, 0);
+    match s.schedule_one(&w, p, 0) {
+        Outcome::Unschedulable { message, .. } => assert_eq!(
+            message,
+            "0/3 nodes are available: 3 Insufficient cpu. no new claims to deallocate, preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod."
+        ),
+        o => panic!("{o:?}"),
+    }
+}
+
+#[test]
+fn taint_reason_depends_on_version() {
+    let mut w = World::default();
+    let mut n = node("gpu-0", 4000, 8 * GI);
+    n.taints.push(Taint {
+        key: "dedicated".into(),
+        value: "gpu".into(),
+        effect: TaintEffect::NoSchedule,
+    });
+    w.add_node(n);
+    w.add_node(node("small", 100, GI));
+    let p = pod(&mut w, "p", spec(500, GI));
+    let msg = |version| {
+        let mut s = sched("default", version);
+        match s.schedule_one(&w, p, 0) {
+            Outcome::Unschedulable { message, .. } => message,
+            o => panic!("{o:?}"),
+        }
+    };
+    // 500m > 100m allocatable: unresolvable from v1.34 → preemption not helpful anywhere.
+    assert_eq!(
+        msg(v(34)),
+        "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: gpu}. no new claims to deallocate, preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling."
+    );
+    assert_eq!(
+        msg(v(37)),
+        "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint(s). no new claims to deallocate, preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling."
+    );
+    // Before v1.34 an oversized request is only Unschedulable: preemption looks, finds no victims.
+    assert_eq!(
+        msg(v(33)),
+        "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: gpu}. preemption: 0/2 nodes are available: 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling."
+    );
+}
+
+#[test]
+fn preemption_evicts_the_lowest_priority_pods() {
+    let mut w = World::default();
+    let a = w.add_node(node("a", 2000, 8 * GI));
+    let b = w.add_node(node("b", 2000, 8 * GI));
+    let mut low = spec(1000, GI);
+    low.priority = 10;
+    let mut lower = spec(1000, GI);
+    lower.priority = 1;
+    let mut mid = spec(1000, GI);
+    mid.priority = 50;
+    bound(&mut w, "a1", low.clone(), a);
+    bound(&mut w, "a2", mid.clone(), a);
+    let b1 = bound(&mut w, "b1", lower.clone(), b);
+    bound(&mut w, "b2", mid, b);
+    let mut high = spec(1000, GI);
+    high.priority = 100;
+    let p = pod(&mut w, "p", high);
+    let mut s = sched("default", KubeVersion::DEFAULT);
+    match schedule(&mut s, &mut w, p) {
+        Outcome::Unschedulable { preemption, .. } => {
+            // Both nodes need one victim; b's highest victim priority (1) < a's (10).
+            assert_eq!(
+                preemption,
+                Some(Preemption {
+                    node: b,
+                    victims: vec![b1]
+                })
+            );
+        }
+        o => panic!("{o:?}"),
+    }
+}
+
+#[test]
+fn preemption_policy_never_is_not_eligible() {
+    let mut w = World::default();
+    let a = w.add_node(node("a", 1000, 8 * GI));
+    bound(&mut w, "x", spec(1000, GI), a);
+    let mut s2 = spec(500, GI);
+    s2.priority = 100;
+    s2.preemption_policy = crate::model::PreemptionPolicy::Never;
+    let p = pod(&mut w, "p", s2);
+    let mut s = sched("default", v(33));
+    match schedule(&mut s, &mut w, p) {
+        Outcome::Unschedulable {
+            message,
+            preemption,
+        } => {
+            assert_eq!(preemption, None);
+            assert_eq!(
+                message,
+                "0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to preemptionPolicy=Never."
+            );
+        }
+        o => panic!("{o:?}"),
+    }
+}
+
+fn spread(key: &str, skew: i32, app: &str) -> TopologySpreadConstraint {
+    let mut l = Labels::new();
+    l.insert("app".into(), app.into());
+    TopologySpreadConstraint {
+        max_skew: skew,
+        topology_key: key.into(),
+        when_unsatisfiable: UnsatisfiableAction::DoNotSchedule,
+        selector: Some(LabelSelector::from_map(&l)),
+        min_domains: None,
+        node_affinity_policy: InclusionPolicy::Honor,
+        node_taints_policy: InclusionPolicy::Ignore,
+        match_label_keys: Vec::new(),
+    }
+}
+
+fn with_app(mut s: PodSpec, app: &str) -> PodSpec {
+    s.labels.insert("app".into(), app.into());
+    s
+}
+
+fn zoned(name: &str, zone: &str) -> Node {
+    let mut n = node(name, 8000, 32 * GI);
+    n.labels
+        .insert(crate::model::ZONE_LABEL.into(), zone.into());
+    n
+}
+
+#[test]
+fn topology_spread_filter_respects_max_skew() {
+    let mut w = World::default();
+    let a = w.add_node(zoned("a", "z1"));
+    let b = w.add_node(zoned("b", "z2"));
+    // z1 has 2 matching pods, z2 has 0.
+    bound(&mut w, "w1", with_app(spec(100, MI), "web"), a);
+    bound(&mut w, "w2", with_app(spec(100, MI), "web"), a);
+    let mut ps = with_app(spec(100, MI), "web");
+    ps.topology_spread = vec![spread(crate::model::ZONE_LABEL, 1, "web")];
+    let p = pod(&mut w, "p", ps);
+    let mut s = sched("default", KubeVersion::DEFAULT);
+    sync(&mut s, &mut w, 0);
+    let e = s.explain(&w, p, 0);
+    // z1: 2 + 1 (self) - 0 (min) = 3 > 1 → rejected; z2: 0 + 1 - 0 = 1 ≤ 1.
+    let na = e.nodes.iter().find(|n| n.node == "a").unwrap();
+    assert_eq!(
+        na.reasons,
+        vec!["node(s) didn't match pod topology spread constraints".to_string()]
+    );
+    assert_eq!(s.schedule_one(&w, p, 0), Outcome::Bind(b));
+}
+
+#[test]
+fn topology_spread_score_system_defaults_from_service() {
+    // Score: round(cnt × ln(size + 2) + maxSkew − 1) per constraint.
+    // 2 hostname domains: weight ln(4) = 1.386. Node a has 2 matching pods:
+    // 2×1.386 + 2 = 4.77; zone z1 (1 domain: ln 3 = 1.0986), 2 pods: 2.197 + 4.
+    // Both nodes are in z1, so the zone term is equal: a = round(4.77+6.197) = 11,
+    // b = round(0 + 2 + 6.197) = 8. Normalised: 100*(11+8-s)/11: a 72, b 100.
+    let mut w = World::default();
+    let a = w.add_node(zoned("a", "z1"));
+    w.add_node(zoned("b", "z1"));
+    bound(&mut w, "w1", with_app(spec(100, MI), "web"), a);
+    bound(&mut w, "w2", with_app(spec(100, MI), "web"), a);
+    let mut sel = Labels::new();
+    sel.insert("app".into(), "web".into());
+    w.services.push(crate::model::Service {
+        meta: crate::model::Meta {
+            name: "web".into(),
+            namespace: "default".into(),
+            labels: Labels::new(),
+        },
+        selector: Some(sel),
+        service_type: "ClusterIP".into(),
+        ports: Vec::new(),
+        publish_not_ready: false,
+        endpoints: Vec::new(),
+        not_ready_endpoints: Vec::new(),
+    });
+    let p = pod(&mut w, "p", with_app(spec(100, MI), "web"));
+    let mut s = sched("default", KubeVersion::DEFAULT);
+    sync(&mut s, &mut w, 0);
+    let e = s.explain(&w, p, 0);
+    let sc =
+        |n: &str| e.nodes.iter().find(|x| x.node == n).unwrap().scores["PodTopologySpread"].clone();
+    assert_eq!(sc("a").raw, 11);
+    assert_eq!(sc("b").raw, 8);
+    assert_eq!(sc("a").normalized, 72);
+    assert_eq!(sc("b").normalized, 100);
+    assert_eq!(sc("b").weighted, 200);
+}
+
+fn term(app: &str, key: &str) -> PodAffinityTerm {
+    let mut l = Labels::new();
+    l.insert("app".into(), app.into());
+    PodAffinityTerm {
+        selector: Some(LabelSelector::from_map(&l)),
+        namespaces: Vec::new(),
+        namespace_selector: None,
+        topology_key: key.into(),
+    }
+}
+
+#[test]
+fn anti_affinity_both_ways() {
+    let mut w = World::default();
+    let a = w.add_node(zoned("a", "z1"));
+    let b = w.add_node(zoned("b", "z1"));
+    let c = w.add_node(zoned("c", "z2"));
+    // An existing db pod on a refuses web pods in its zone (z1).
+    let mut db = with_app(spec(100, MI), "db");
+    db.pod_anti_affinity.required = vec![term("web", crate::model::ZONE_LABEL)];
+    bound(&mut w, "db", db, a);
+    let p = pod(&mut w, "p", with_app(spec(100, MI), "web"));
+    let mut s = sched("default", KubeVersion::DEFAULT);
+    assert_eq!(schedule(&mut s, &mut w, p), Outcome::Bind(c));
+    // A cache pod that refuses db pods on the same host: only a is excluded.
+    let mut cache = with_app(spec(100, MI), "cache");
+    cache.pod_anti_affinity.required = vec![term("db", crate::model::HOSTNAME_LABEL)];
+    let q = pod(&mut w, "q", cache);
+    sync(&mut s, &mut w, 0);
+    let e = s.explain(&w, q, 0);
+    let na = e.nodes.iter().find(|n| n.node == "a").unwrap();
+    assert_eq!(
+        na.reasons,
+        vec!["node(s) didn't match pod anti-affinity rules".to_string()]
+    );
+    assert!(e.nodes.iter().find(|n| n.node == "b").unwrap().feasible);
+    let _ = b;
+}
+
+#[test]
+fn rtcr_and_extended_resources() {
+    let mut w = World::default();
+    let gpu = w.scalar_id("nvidia.com/gpu");
+    let mut a = node("a", 4000, 8 * GI);
+    a.allocatable.set_scalar(gpu, 4);
+    let a = w.add_node(a);
+    let b = w.add_node(node("b", 4000, 8 * GI));
+    let mut ps = spec(1000, 2 * GI);
+    ps.requests.set_scalar(gpu, 5);
+    let p = pod(&mut w, "p", ps.clone());
+    let mut s = sched("rtcr-binpack", v(33));
+    match schedule(&mut s, &mut w, p) {
+        Outcome::Unschedulable { message, .. } => assert!(
+            message.starts_with("0/2 nodes are available: 2 Insufficient nvidia.com/gpu."),
+            "{message}"
+        ),
+        o => panic!("{o:?}"),
+    }
+    // RTCR with shape (0,0)-(100,10) ×10: cpu 25% → 25, memory 25% → 25 → round(50/2) = 25.
+    let p2 = pod(&mut w, "p2", spec(1000, 2 * GI));
+    sync(&mut s, &mut w, 0);
+    let e = s.explain(&w, p2, 0);
+    assert_eq!(
+        e.nodes.iter().find(|x| x.node == "a").unwrap().scores["NodeResourcesFit"].raw,
+        25
+    );
+    let _ = (a, b);
+}
+
+#[test]
+fn queue_retries_after_node_added() {
+    let mut w = World::default();
+    w.add_node(node("a", 1000, GI));
+    let p = pod(&mut w, "p", spec(2000, MI));
+    let mut s = sched("default", KubeVersion::DEFAULT);
+    sync(&mut s, &mut w, 0);
+    assert_eq!(s.pop(&w, 0), Some(p));
+    assert!(matches!(
+        s.schedule_one(&w, p, 0),
+        Outcome::Unschedulable { .. }
+    ));
+    // Unschedulable, no event: the 5-minute leftover flush at the 330 s tick.
+    assert_eq!(s.next_wakeup(SECOND), Some(330 * SECOND));
+    let b = w.add_node(node("b", 4000, GI));
+    sync(&mut s, &mut w, 2 * SECOND);
+    // Pop from backoffQ when activeQ is empty (v1.33+): at once.
+    assert_eq!(s.next_wakeup(2 * SECOND), Some(2 * SECOND));
+    assert_eq!(s.pop(&w, 2 * SECOND), Some(p));
+    assert_eq!(s.schedule_one(&w, p, 2 * SECOND), Outcome::Bind(b));
+}
+
+#[test]
+fn unknown_scheduler_suggests_a_name() {
+    let e = Scheduler::new("binpak", Path::new("."), KubeVersion::DEFAULT, 1)
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("did you mean \"binpack\""), "{e}");
+}
+
+#[test]
+fn literature_policies() {
+    let mut w = World::default();
+    let a = w.add_node(node("a", 4000, 8 * GI));
+    let b = w.add_node(node("b", 4000, 8 * GI));
+    let c = w.add_node(node("c", 4000, 8 * GI));
+    bound(&mut w, "x", spec(3000, 6 * GI), b);
+    bound(&mut w, "y", spec(1000, 2 * GI), c);
+    let p = pod(&mut w, "p", spec(500, GI));
+    for (name, want) in [
+        ("first-fit", a),
+        ("best-fit", b),
+        ("worst-fit", a),
+        ("drf-spread", a),
+        ("tetris", a),
+    ] {
+        let mut s = sched(name, KubeVersion::DEFAULT);
+        assert_eq!(s.schedule_one(&w, p, 0), Outcome::Bind(want), "{name}");
+    }
+}
+
+/// A random small cluster and workload, for the properties.
+/// Nodes: (cpu cores, memory GiB, tainted, zone); pods: (milli-cpu, memory
+/// half-GiB, app, anti-affinity to own app, 0 plain / 1 zone spread / 2 host port).
+type NodeCase = (i64, i64, bool, u8);
+type PodCase = (i64, i64, u8, bool, u8);
+
+fn arb_case() -> impl Strategy<Value = (Vec<NodeCase>, Vec<PodCase>, u64)> {
+    (
+        prop::collection::vec((1i64..8, 1i64..16, any::<bool>(), 0u8..3), 1..8),
+        prop::collection::vec((0i64..3000, 0i64..4, 0u8..3, any::<bool>(), 0u8..4), 1..30),
+        any::<u64>(),
+    )
+}
+
+fn build(nodes: &[(i64, i64, bool, u8)], pods: &[(i64, i64, u8, bool, u8)]) -> (World, Vec<PodId>) {
+    let mut w = World::default();
+    for (i, &(cpu, mem, taint, zone)) in nodes.iter().enumerate() {
+        let mut n = zoned(&format!("n{i}"), &format!("z{zone}"));
+        n.allocatable.milli_cpu = cpu * 1000;
+        n.allocatable.memory = mem * GI;
+        if taint {
+            n.taints.push(Taint {
+                key: "dedicated".into(),
+                value: "x".into(),
+                effect: TaintEffect::NoSchedule,
+            });
+        }
+        w.add_node(n);
+    }
+    let mut ids = Vec::new();
+    for (i, &(cpu, mem, app, anti, kind)) in pods.iter().enumerate() {
+        let mut s = with_app(spec(cpu, mem * GI / 2), &format!("a{app}"));
+        if anti {
+            s.pod_anti_affinity.required =
+                vec![term(&format!("a{app}"), crate::model::HOSTNAME_LABEL)];
+        }
+        match kind {
+            1 => s.topology_spread = vec![spread(crate::model::ZONE_LABEL, 1, &format!("a{app}"))],
+            2 => {
+                s.host_ports = vec![crate::model::HostPort {
+                    protocol: crate::model::Protocol::Tcp,
+                    host_ip: String::new(),
+                    port: 8080,
+                }]
+            }
+            _ => {}
+        }
+        ids.push(pod(&mut w, &format!("p{i}"), s));
+    }
+    (w, ids)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Every binding the default profile makes passes every Filter plugin
+    /// against the world as it stood, and explain agrees with it.
+    #[test]
+    fn bound_pods_pass_every_filter((nodes, pods, seed) in arb_case()) {
+        let (mut w, ids) = build(&nodes, &pods);
+        let mut s = Scheduler::new("default", Path::new("."), KubeVersion::DEFAULT, seed).unwrap();
+        sync(&mut s, &mut w, 0);
+        for &p in &ids {
+            let e = s.explain(&w, p, 0);
+            let out = s.schedule_one(&w, p, 0);
+            match &out {
+                Outcome::Bind(n) => {
+                    prop_assert_eq!(e.selected.as_deref(), Some(w.node(*n).name.as_str()));
+                    let ne = e.nodes.iter().find(|x| x.node == w.node(*n).name).unwrap();
+                    prop_assert!(ne.feasible, "{:?}", ne.filters);
+                    for f in &ne.filters {
+                        prop_assert_eq!(f.code, framework::Code::Success);
+                    }
+                    w.bind(p, *n, 0);
+                }
+                Outcome::Unschedulable { message, .. } => {
+                    prop_assert_eq!(e.selected, None);
+                    prop_assert_eq!(e.message.as_deref().map(|m| m.starts_with(message.as_str())), Some(true));
+                    prop_assert!(e.nodes.iter().all(|n| !n.feasible));
+                }
+            }
+            sync(&mut s, &mut w, 0);
+            prop_assert!(w.check_invariants().is_ok());
+        }
+    }
+}
