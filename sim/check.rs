@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::compare::{
     self, Better, Comparison, METRICS, RunResult, SchedulerSpec, Shard, Sweep, SweepInfo,
-    Tolerance, absolute, check_complete, fnv_hex, is_file_spec, metric, relative_to,
+    Tolerance, absolute, check_complete, fnv_hex, is_file_spec, metric, relative_to, round9,
 };
 use crate::error::Error;
 use crate::report::table;
@@ -94,8 +94,8 @@ impl Baseline {
                         metrics.insert(
                             m.key.to_string(),
                             BaselineValue {
-                                mean: sum.mean,
-                                stddev: sum.stddev,
+                                mean: round9(sum.mean),
+                                stddev: round9(sum.stddev),
                                 n: sum.n,
                             },
                         );

@@ -177,12 +177,12 @@ pub static METRICS: &[Metric] = &[
         better: Better::Lower,
         tolerance: tol(0.0, 0.25),
         value: |r| {
-            Some(
+            (!r.recovery.is_empty()).then(|| {
                 r.recovery
                     .iter()
                     .filter(|x| x.restored_seconds.is_none())
-                    .count() as f64,
-            )
+                    .count() as f64
+            })
         },
     },
     Metric {
@@ -289,6 +289,18 @@ impl SchedulerSpec {
             Some(f) => f.display().to_string(),
             None => self.name.clone(),
         }
+    }
+}
+
+/// Round to 9 decimals. Every number a sweep writes goes through this: short
+/// decimals parse back to the identical `f64` (serde_json's parser is exact up
+/// to 15 significant digits), so merged slices and re-read files reproduce the
+/// output byte for byte.
+pub fn round9(x: f64) -> f64 {
+    if x.is_finite() && x.abs() < 1e6 {
+        (x * 1e9).round() / 1e9
+    } else {
+        x
     }
 }
 
@@ -444,6 +456,14 @@ impl Sweep {
                     spec.name
                 )));
             }
+            // Fail before any run starts: an unknown name gets its did-you-mean here.
+            let first = &scenarios[0];
+            crate::scheduler::Scheduler::new(
+                &spec.run_as(),
+                &first.base_dir,
+                first.kubernetes_version,
+                first.seed,
+            )?;
             specs.push(spec);
         }
         Ok(Sweep {
@@ -511,7 +531,7 @@ impl Sweep {
             seed,
             metrics: METRICS
                 .iter()
-                .map(|m| (m.key.to_string(), (m.value)(&report)))
+                .map(|m| (m.key.to_string(), (m.value)(&report).map(round9)))
                 .collect(),
         })
     }
@@ -613,6 +633,9 @@ pub struct MetricComparison {
     /// values or the best two are tied exactly.
     pub best: Option<String>,
     pub runner_up: Option<String>,
+    /// When the best mean is shared: every policy that has it (in the order given).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tied: Vec<String>,
     /// Welch's t-test, best against runner-up (two-sided).
     pub p_value: Option<f64>,
     /// p < 0.05.
@@ -696,10 +719,19 @@ impl Comparison {
                 });
                 let (mut best, mut runner_up, mut p_value, mut significant) =
                     (None, None, None, None);
+                let mut tied = Vec::new();
+                if ranked.len() >= 2 && ranked[0].1.mean == ranked[1].1.mean {
+                    let top = ranked[0].1.mean;
+                    tied = ranked
+                        .iter()
+                        .filter(|(_, s)| s.mean == top)
+                        .map(|(n, _)| (*n).clone())
+                        .collect();
+                }
                 if ranked.len() >= 2 && ranked[0].1.mean != ranked[1].1.mean {
                     best = Some(ranked[0].0.clone());
                     runner_up = Some(ranked[1].0.clone());
-                    let p = welch_p(ranked[0].1, ranked[1].1);
+                    let p = round9(welch_p(ranked[0].1, ranked[1].1));
                     if p.is_finite() {
                         p_value = Some(p);
                         significant = Some(p < 0.05);
@@ -713,13 +745,14 @@ impl Comparison {
                         .map(|(scheduler, s)| PolicyStats {
                             scheduler,
                             n: s.map_or(0, |s| s.n),
-                            mean: s.map(|s| s.mean),
-                            stddev: s.map(|s| s.stddev),
-                            ci95: s.map(|s| s.ci95),
+                            mean: s.map(|s| round9(s.mean)),
+                            stddev: s.map(|s| round9(s.stddev)),
+                            ci95: s.map(|s| round9(s.ci95)),
                         })
                         .collect(),
                     best,
                     runner_up,
+                    tied,
                     p_value,
                     significant,
                 });
@@ -787,7 +820,10 @@ impl Comparison {
                     for p in &mc.policies {
                         let cell = match (p.mean, p.ci95) {
                             (Some(mean), Some(hw)) => {
-                                let star = if mc.best.as_deref() == Some(&p.scheduler) {
+                                let star = if mc.best.as_deref() == Some(&p.scheduler)
+                                    || (mc.tied.contains(&p.scheduler)
+                                        && mc.tied.len() < mc.policies.len())
+                                {
                                     " *"
                                 } else {
                                     ""
@@ -869,8 +905,12 @@ impl Comparison {
 
 fn note(mc: &MetricComparison) -> String {
     match (&mc.best, mc.significant, mc.p_value) {
-        (None, _, _) if mc.policies.iter().filter(|p| p.mean.is_some()).count() >= 2 => {
-            "tie".into()
+        (None, _, _) if !mc.tied.is_empty() => {
+            if mc.tied.len() == mc.policies.iter().filter(|p| p.mean.is_some()).count() {
+                "all equal".into()
+            } else {
+                format!("tie: {}", mc.tied.join(", "))
+            }
         }
         (None, _, _) => String::new(),
         (Some(_), Some(false), Some(p)) => format!(

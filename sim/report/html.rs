@@ -347,7 +347,9 @@ pub fn compare_page(c: &Comparison, figs: &[Figure]) -> String {
                         }
                         _ => "-".into(),
                     };
-                    let class = if mc.best.as_deref() == Some(&p.scheduler) {
+                    let class = if mc.best.as_deref() == Some(&p.scheduler)
+                        || (mc.tied.contains(&p.scheduler) && mc.tied.len() < mc.policies.len())
+                    {
                         "num best"
                     } else {
                         "num"
@@ -357,7 +359,8 @@ pub fn compare_page(c: &Comparison, figs: &[Figure]) -> String {
                 let note = match (mc.significant, mc.p_value) {
                     (Some(false), Some(p)) => format!("n.s. (p={p:.2})"),
                     (Some(true), Some(p)) => format!("p={p:.3}"),
-                    _ if mc.best.is_none() && mc.policies.len() > 1 => "tie".into(),
+                    _ if mc.tied.len() == mc.policies.len() => "all equal".into(),
+                    _ if !mc.tied.is_empty() => format!("tie: {}", mc.tied.join(", ")),
                     _ => String::new(),
                 };
                 row.push((note, ""));

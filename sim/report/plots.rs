@@ -135,7 +135,16 @@ pub fn compare_plots(c: &Comparison) -> Vec<Figure> {
         .iter()
         .enumerate()
         .map(|(i, sc)| {
-            let panels = sc.metrics.len().max(1) as u32;
+            let panels = sc
+                .metrics
+                .iter()
+                .filter(|mc| {
+                    mc.policies
+                        .iter()
+                        .any(|p| p.mean.unwrap_or(0.0) != 0.0 || p.ci95.unwrap_or(0.0) != 0.0)
+                })
+                .count()
+                .max(1) as u32;
             let rows = panels.div_ceil(3);
             Figure {
                 name: format!("compare-{}", file_safe(&sc.scenario)),
@@ -569,11 +578,21 @@ where
         legend_area.draw(&Text::new(s.name.clone(), (x + 24, 11), font(15)))?;
         x += 24 + 9 * s.name.chars().count() as i32 + 30;
     }
-    let panels = sc.metrics.len().max(1);
+    // Metrics at zero for every policy (no preemptions anywhere, say) stay in the table only.
+    let shown: Vec<_> = sc
+        .metrics
+        .iter()
+        .filter(|mc| {
+            mc.policies
+                .iter()
+                .any(|p| p.mean.unwrap_or(0.0) != 0.0 || p.ci95.unwrap_or(0.0) != 0.0)
+        })
+        .collect();
+    let panels = shown.len().max(1);
     let rows = panels.div_ceil(3);
     let areas = grid.split_evenly((rows, 3));
     let names: Vec<String> = c.sweep.schedulers.iter().map(|s| s.name.clone()).collect();
-    for (mc, area) in sc.metrics.iter().zip(&areas) {
+    for (mc, area) in shown.into_iter().zip(&areas) {
         let m = metric(&mc.metric).expect("known metric");
         let scale = if m.unit == "ratio" { 100.0 } else { 1.0 };
         let vals: Vec<(f64, f64)> = mc
@@ -601,7 +620,10 @@ where
             .margin(8)
             .x_label_area_size(28)
             .y_label_area_size(55)
-            .build_cartesian_2d((0..names.len()).into_segmented(), lo.min(0.0)..y_max)?;
+            .build_cartesian_2d(
+                (0..names.len().saturating_sub(1)).into_segmented(),
+                lo.min(0.0)..y_max,
+            )?;
         let y_desc = match m.unit {
             "" => "count".to_string(),
             "ratio" => "%".to_string(),
@@ -616,6 +638,7 @@ where
                 _ => String::new(),
             })
             .y_desc(y_desc)
+            .y_label_formatter(&tick)
             .label_style(font(12))
             .axis_desc_style(font(13))
             .draw()?;

@@ -277,11 +277,6 @@ profiles:
 - schedulerName: default-scheduler
 ";
     std::fs::write(dir.join("sched/mine.yaml"), conf).unwrap();
-    let probe = kubesim(
-        &dir,
-        &["run", &files[0], "--scheduler", "sched/mine.yaml", "-q"],
-    );
-    ok(&probe);
     let mut a = vec![
         "baseline",
         "--seeds",
@@ -392,4 +387,27 @@ fn run_out_writes_report_csv_plots_and_html() {
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.contains("<svg") && html.contains("Failure timeline"));
     assert!(!html.contains("<script") && !html.contains("src=\"http"));
+}
+
+#[test]
+fn check_fails_when_a_worse_policy_replaces_a_better_one() {
+    let dir = scratch("policy");
+    let files = scenarios(&dir);
+    let mut a = vec!["baseline", "--seeds", "2", "-q", "--schedulers", "best-fit"];
+    a.extend(files.iter().map(String::as_str));
+    ok(&kubesim(&dir, &a));
+    assert!(ok(&kubesim(&dir, &["check"])).contains("check passed"));
+    // Same numbers, but the gate now judges worst-fit against them.
+    let path = dir.join("reports/baseline.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("\"best-fit\"", "\"worst-fit\"")).unwrap();
+    let o = kubesim(&dir, &["check"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.lines().any(|l| l.contains("worst-fit")
+            && l.contains("nodes used at end")
+            && l.contains("WORSE")),
+        "{out}"
+    );
 }
