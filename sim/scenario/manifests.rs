@@ -877,6 +877,7 @@ fn replicaset(ctx: &mut Ctx, value: &Value, defaults: &LoadDefaults) -> Conversi
         owner: None,
         min_ready_seconds,
         pods: Vec::new(),
+        rollout: Default::default(),
         deleted: false,
     };
     obj(namespace, name, Object::ReplicaSet(r, template?))
@@ -1000,6 +1001,7 @@ fn job(ctx: &mut Ctx, value: &Value, defaults: &LoadDefaults, index: usize) -> C
         started_at: 0,
         finished_at: None,
         next_index: 0,
+        tracking: Default::default(),
         deleted: false,
     };
     obj(namespace, name, Object::Job(job, template?))
@@ -1094,6 +1096,7 @@ fn service(ctx: &mut Ctx, value: &Value) -> Conversion {
         publish_not_ready: spec.publish_not_ready_addresses.unwrap_or(false),
         endpoints: Vec::new(),
         not_ready_endpoints: Vec::new(),
+        terminating_endpoints: Vec::new(),
     };
     obj(namespace, name, Object::Service(svc))
 }

@@ -211,6 +211,8 @@ pub struct Scenario {
     pub world: World,
     pub events: Vec<ScenarioEvent>,
     pub ignored: BTreeMap<String, usize>,
+    /// What loading decided that the user should know (e.g. a pod the kubelet rejected).
+    pub notes: Vec<String>,
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, Error> {
@@ -416,7 +418,8 @@ pub fn load(path: &Path) -> Result<Scenario, Error> {
     if !errors.is_empty() {
         return Err(Error::Input(errors));
     }
-    manifests::insert_objects(&mut world, parsed, &load_defaults).map_err(Error::Input)?;
+    let notes =
+        manifests::insert_objects(&mut world, parsed, &load_defaults).map_err(Error::Input)?;
     if world.nodes.is_empty() {
         return Err(first
             .error(&file, "spec.cluster", "the cluster has no nodes")
@@ -450,6 +453,7 @@ pub fn load(path: &Path) -> Result<Scenario, Error> {
         world,
         events,
         ignored: summary.ignored,
+        notes,
     })
 }
 
