@@ -5,6 +5,7 @@ mod bad_input;
 mod failures;
 mod golden;
 mod props;
+mod sweep;
 mod tidy;
 
 use std::path::{Path, PathBuf};
