@@ -725,6 +725,7 @@ mod tests {
                 restored_seconds: Some(840.0),
                 pods_disrupted: 6,
                 requests_failed: 0,
+                ..Default::default()
             }],
             series: Series {
                 workloads: vec![
