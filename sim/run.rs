@@ -62,6 +62,11 @@ pub enum Event {
     Fault(Fault),
     /// A `spec.traffic` entry starts sending.
     TrafficStart(usize),
+    /// Step `step` of a `spec.traffic` entry's rate schedule.
+    TrafficRate {
+        traffic: usize,
+        step: usize,
+    },
     /// One request of a `spec.traffic` entry (stale when `token` is old).
     Request {
         traffic: usize,
@@ -365,6 +370,10 @@ impl Sim<'_> {
         }
         for i in 0..self.traffic.specs.len() {
             self.schedule(self.traffic.specs[i].start, Event::TrafficStart(i));
+            for step in 0..self.traffic.specs[i].schedule.len() {
+                let at = self.traffic.specs[i].schedule[step].0;
+                self.schedule(at, Event::TrafficRate { traffic: i, step });
+            }
         }
         let w = &self.world;
         let mut refs: Vec<ControllerRef> = Vec::new();
@@ -501,6 +510,10 @@ impl Sim<'_> {
                     self.schedule(t, Event::Request { traffic: i, token });
                 }
             }
+            Event::TrafficRate { traffic, step } => {
+                let rate = self.traffic.specs[traffic].schedule[step].1;
+                self.set_rate(traffic, rate, now);
+            }
             Event::Request { traffic, token } => {
                 if token != self.traffic.arrival_token[traffic] {
                     return;
@@ -527,6 +540,20 @@ impl Sim<'_> {
         }
         self.dirty = true;
         self.drain_lifecycle_log();
+    }
+
+    /// A traffic entry's rate changes: the pending arrival is redrawn (the
+    /// Poisson process is memoryless, so this is exact).
+    fn set_rate(&mut self, k: usize, rate: crate::scenario::Rate, now: Time) {
+        self.traffic.rate[k] = rate;
+        self.traffic.arrival_token[k] += 1;
+        if self.traffic.model == TrafficModel::Requests
+            && now >= self.traffic.specs[k].start
+            && let Some(t) = self.traffic.next_arrival(k, now)
+        {
+            let token = self.traffic.arrival_token[k];
+            self.schedule(t, Event::Request { traffic: k, token });
+        }
     }
 
     /// Schedule what a node lifecycle step asks for.
@@ -806,18 +833,7 @@ impl Sim<'_> {
             Action::CrashPod { target, duration } => {
                 self.crash(i, target, Some(duration.map(|d| now + d)), now)
             }
-            Action::SetTraffic { traffic, rate } => {
-                let k = *traffic;
-                self.traffic.rate[k] = *rate;
-                self.traffic.arrival_token[k] += 1;
-                if self.traffic.model == TrafficModel::Requests
-                    && now >= self.traffic.specs[k].start
-                    && let Some(t) = self.traffic.next_arrival(k, now)
-                {
-                    let token = self.traffic.arrival_token[k];
-                    self.schedule(t, Event::Request { traffic: k, token });
-                }
-            }
+            Action::SetTraffic { traffic, rate } => self.set_rate(*traffic, *rate, now),
             Action::Scale { target, replicas } => match *target {
                 ScaleTarget::Deployment(d) => {
                     self.world.deployments[d.idx()].replicas = *replicas;

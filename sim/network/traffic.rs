@@ -480,6 +480,7 @@ mod tests {
             pod_capacity: Rate(100_000),
             client_zones: Vec::new(),
             start: 0,
+            schedule: Vec::new(),
         };
         let mut t = Traffic::new(&[spec], TrafficModel::Requests, &topo, 1);
         // Nothing programmed yet: no endpoint.

@@ -175,6 +175,8 @@ pub struct TrafficSpec {
     pub client_zones: Vec<String>,
     /// When the clients start sending.
     pub start: Time,
+    /// Later rate changes (`schedule: [{at, rate}]`), in time order.
+    pub schedule: Vec<(Time, Rate)>,
 }
 
 /// Time-to-failure distribution of a pool's nodes.
@@ -252,6 +254,15 @@ struct RawTraffic {
     client_zones: Vec<String>,
     #[serde(default)]
     start: Option<String>,
+    #[serde(default)]
+    schedule: Vec<RawRateStep>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRateStep {
+    at: String,
+    rate: Value,
 }
 
 #[derive(Deserialize)]
@@ -503,6 +514,21 @@ pub fn traffic(
                 errors.push(e);
             }
         }
+        let mut schedule = Vec::new();
+        for (j, step) in raw.schedule.iter().enumerate() {
+            let path = |f: &str| format!("spec.traffic[{i}].schedule[{j}].{f}");
+            match (
+                duration_at(doc, file, &path("at"), &step.at),
+                rate_value(doc, file, &path("rate"), &step.rate),
+            ) {
+                (Ok(t), Ok(r)) => schedule.push((t, r)),
+                (a, b) => {
+                    errors.extend(a.err());
+                    errors.extend(b.err());
+                }
+            }
+        }
+        schedule.sort_by_key(|s| s.0);
         match (service, rate, cap, start) {
             (Ok((service, key)), Ok(rate), Ok(pod_capacity), Ok(start)) => out.push(TrafficSpec {
                 service,
@@ -511,6 +537,7 @@ pub fn traffic(
                 pod_capacity,
                 client_zones: raw.client_zones.clone(),
                 start,
+                schedule,
             }),
             (s, r, c, t) => {
                 errors.extend(s.err());

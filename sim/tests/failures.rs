@@ -439,6 +439,15 @@ fn set_traffic_changes_the_rate() {
     let n = r.services[0].requests as f64;
     let want = 20.0 * 1260.0 + 60.0 * 180.0;
     assert!((n - want).abs() < 5.0 * want.sqrt(), "{n} vs {want}");
+    // The same change as a schedule in spec.traffic: the very same run.
+    let original = std::fs::read_to_string(&path).unwrap();
+    let scheduled = original.replace(
+        "start: 1m}",
+        "start: 1m, schedule: [{at: 22m, rate: 60/s}]}",
+    );
+    assert_ne!(scheduled, original);
+    let s = run_yaml("schedule", &scheduled, RunOptions::default());
+    assert_eq!(s.services, r.services);
 }
 
 #[test]
