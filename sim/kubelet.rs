@@ -48,7 +48,9 @@ pub const LEASE_RENEW_INTERVAL: Time = NODE_LEASE_DURATION / 4;
 /// a kubelet renews at `phase + k × 10 s` (phase drawn once per node) while
 /// its node is up and reaches the control plane. After contact returns the
 /// first renewal is the next tick of that grid (upstream retries a failed
-/// renewal with a back-off of up to 7 s; the grid is within 10 s).
+/// renewal with a back-off of up to 7 s, `maxBackoff` in
+/// staging/src/k8s.io/component-helpers/apimachinery/lease/controller.go;
+/// the grid is within 10 s).
 #[derive(Clone, Debug, Default)]
 pub struct Leases {
     phase: Vec<Time>,

@@ -29,8 +29,9 @@
 //!   sees a NoExecute taint the pod tolerates for a while (300 s, added by the
 //!   DefaultTolerationSeconds admission plugin to pods that do not tolerate
 //!   not-ready/unreachable themselves), at once when untolerated, never when
-//!   tolerated for ever (DaemonSet pods); a deletion already scheduled is never
-//!   postponed, and it is cancelled when the taint goes.
+//!   tolerated for ever (DaemonSet pods); a deletion scheduled by an earlier
+//!   update stands (later updates neither postpone nor advance it), and it is
+//!   cancelled when the taint goes.
 //!
 //! Simplified: the Ready=False path (`not-ready` taint) is implemented but
 //! nothing in the simulation makes a kubelet post Ready=False; node status
@@ -552,14 +553,17 @@ impl NodeLifecycle {
                 continue;
             };
             let fire = now + secs.max(0) as Time * SECOND;
-            if let Some(&(_, at, _)) = self.scheduled.get(&p)
-                && at <= fire
-            {
-                // An earlier deletion stands (later updates never postpone it).
-                continue;
+            let mut created = now;
+            if let Some(&(c, _, _)) = self.scheduled.get(&p) {
+                // `startTime.Add(min).Before(triggerTime)`: a deletion
+                // scheduled earlier stands; updates never postpone it.
+                if c < now {
+                    continue;
+                }
+                created = c;
             }
             self.next_token += 1;
-            self.scheduled.insert(p, (now, fire, self.next_token));
+            self.scheduled.insert(p, (created, fire, self.next_token));
             out.evictions.push((fire, p, self.next_token));
         }
         out
@@ -786,7 +790,11 @@ mod tests {
         let (mut w, pod) = world_with_pods();
         let mut nl = NodeLifecycle::new(&ControllerSettings::default(), v, &w);
         run_until(&mut nl, &mut w, &Grid { stop: 300 * SECOND }, 400 * SECOND);
-        assert!(nl.scheduled.contains_key(&pod));
+        let first = nl.scheduled[&pod];
+        // A later update of the node does not move the scheduled deletion.
+        let again = nl.taint_eviction(&w, NodeId(0), 420 * SECOND);
+        assert!(again.evictions.is_empty());
+        assert_eq!(nl.scheduled[&pod], first);
         // The kubelet renews again (its Lease moves past 400 s).
         let back = Grid { stop: Time::MAX };
         let f = nl.monitor(&mut w, &back, 405 * SECOND);
