@@ -2,15 +2,20 @@
 //! zone and the nodes, which partitions cut; and Service traffic over it
 //! (see [`traffic`]).
 //!
-//! Shape: every node hangs off its zone's hub (one-way `intraZoneLatency`,
-//! default 250 µs), hubs are fully meshed (`crossZoneLatency`, default 1 ms,
-//! typical of cloud availability zones in one region), and the control plane
-//! hangs off every hub. Clients live in zones: a client in zone z reaches a
-//! node when a path joins z's hub to it, with the path's latency.
-//! - `partition` of nodes cuts their uplinks: nobody reaches them, not the
-//!   control plane, not clients; their pods keep running.
+//! Shape: every node hangs off its zone's hub by two links, a data link
+//! (one-way `intraZoneLatency`, default 250 µs) and a control link (kubelet ↔
+//! API server); hubs are fully meshed by data links (`crossZoneLatency`,
+//! default 1 ms, typical of cloud availability zones in one region), and the
+//! control plane hangs off every hub. Clients live in zones: a client in zone z
+//! reaches a node when data links join z's hub to it, with the path's latency;
+//! a kubelet reaches the API server over its control link, its hub and the
+//! hub's link to the control plane.
+//! - `partition` of nodes cuts their control links: the control plane loses
+//!   them, their pods keep running and serving every client that still sends
+//!   them requests (until kube-proxy drops them from its rules).
 //! - `partition` of a zone cuts the zone from the control plane and from the
-//!   other zones: clients inside the zone still reach the zone's nodes.
+//!   other zones: clients inside the zone still reach the zone's nodes, and
+//!   the zone's kube-proxies keep their stale rules.
 //!
 //! Nodes without a zone label share the hub of zone "". Cuts are counted, so
 //! overlapping partitions heal independently.
@@ -24,6 +29,13 @@ use crate::engine::Time;
 use crate::model::{NodeId, World};
 use crate::scenario::NetworkSettings;
 
+/// A link: one-way latency, and whether it carries control or data traffic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Link {
+    latency: Time,
+    control: bool,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Vertex {
     ControlPlane,
@@ -32,7 +44,7 @@ enum Vertex {
 }
 
 pub struct Topology {
-    graph: UnGraph<Vertex, Time>,
+    graph: UnGraph<Vertex, Link>,
     cp: NodeIndex,
     /// Zone names in sorted order; index = zone id.
     pub zones: Vec<String>,
@@ -66,12 +78,20 @@ impl Topology {
         let zone_ix: Vec<NodeIndex> = (0..zones.len())
             .map(|z| graph.add_node(Vertex::Zone(z)))
             .collect();
+        let control = Link {
+            latency: 0,
+            control: true,
+        };
         for &z in &zone_ix {
-            graph.add_edge(cp, z, 0);
+            graph.add_edge(cp, z, control);
         }
         for a in 0..zone_ix.len() {
             for b in a + 1..zone_ix.len() {
-                graph.add_edge(zone_ix[a], zone_ix[b], settings.cross_zone_latency);
+                let data = Link {
+                    latency: settings.cross_zone_latency,
+                    control: false,
+                };
+                graph.add_edge(zone_ix[a], zone_ix[b], data);
             }
         }
         let mut node_ix = Vec::new();
@@ -81,7 +101,12 @@ impl Topology {
                 .binary_search_by(|x| x.as_str().cmp(n.zone().unwrap_or("")))
                 .expect("zone listed");
             let v = graph.add_node(Vertex::Node(NodeId(i as u32)));
-            graph.add_edge(zone_ix[z], v, settings.intra_zone_latency);
+            let data = Link {
+                latency: settings.intra_zone_latency,
+                control: false,
+            };
+            graph.add_edge(zone_ix[z], v, data);
+            graph.add_edge(zone_ix[z], v, control);
             node_ix.push(v);
             node_zone.push(z);
         }
@@ -110,20 +135,24 @@ impl Topology {
         self.node_zone.get(node.idx()).copied()
     }
 
-    fn edge(&self, a: NodeIndex, b: NodeIndex) -> EdgeIndex {
-        self.graph.find_edge(a, b).expect("edge of the topology")
+    fn edge(&self, a: NodeIndex, b: NodeIndex, control: bool) -> EdgeIndex {
+        self.graph
+            .edges_connecting(a, b)
+            .find(|e| e.weight().control == control)
+            .map(|e| e.id())
+            .expect("edge of the topology")
     }
 
-    /// Edges a partition cuts: the nodes' uplinks, or a zone's links to the
-    /// control plane and the other zones.
+    /// Edges a partition cuts: the nodes' control links, or a zone's links to
+    /// the control plane and the other zones.
     fn partition_edges(&self, nodes: &[NodeId], zone: Option<&str>) -> Vec<EdgeIndex> {
         match zone.and_then(|z| self.zone_index(z)) {
             Some(z) => {
                 let hub = self.zone_ix[z];
-                let mut v = vec![self.edge(self.cp, hub)];
+                let mut v = vec![self.edge(self.cp, hub, true)];
                 for (o, &other) in self.zone_ix.iter().enumerate() {
                     if o != z {
-                        v.push(self.edge(hub, other));
+                        v.push(self.edge(hub, other, false));
                     }
                 }
                 v
@@ -131,7 +160,10 @@ impl Topology {
             None => nodes
                 .iter()
                 .filter(|n| n.idx() < self.node_ix.len())
-                .map(|n| self.edge(self.zone_ix[self.node_zone[n.idx()]], self.node_ix[n.idx()]))
+                .map(|n| {
+                    let hub = self.zone_ix[self.node_zone[n.idx()]];
+                    self.edge(hub, self.node_ix[n.idx()], true)
+                })
                 .collect(),
         }
     }
@@ -151,8 +183,11 @@ impl Topology {
 
     fn recompute(&mut self) {
         let cuts = &self.cuts;
-        let g = EdgeFiltered::from_fn(&self.graph, |e| cuts[e.id().index()] == 0);
-        let from_cp = petgraph::algo::dijkstra(&g, self.cp, None, |e| *e.weight());
+        // Kubelets reach the API server over control links only.
+        let g = EdgeFiltered::from_fn(&self.graph, |e| {
+            cuts[e.id().index()] == 0 && e.weight().control
+        });
+        let from_cp = petgraph::algo::dijkstra(&g, self.cp, None, |e| e.weight().latency);
         self.cp_reach = self
             .node_ix
             .iter()
@@ -167,11 +202,11 @@ impl Topology {
             .zone_ix
             .iter()
             .map(|&hub| {
-                // Client traffic does not transit the control plane: drop its edges.
+                // Client traffic takes data links only.
                 let g = EdgeFiltered::from_fn(&self.graph, |e| {
-                    cuts[e.id().index()] == 0 && e.source() != self.cp && e.target() != self.cp
+                    cuts[e.id().index()] == 0 && !e.weight().control
                 });
-                let d = petgraph::algo::dijkstra(&g, hub, None, |e| *e.weight());
+                let d = petgraph::algo::dijkstra(&g, hub, None, |e| e.weight().latency);
                 self.node_ix.iter().map(|v| d.get(v).copied()).collect()
             })
             .collect();
@@ -253,7 +288,8 @@ mod tests {
         t.partition(&[NodeId(1)], None, true);
         t.partition(&[NodeId(1)], None, true);
         assert!(!t.reaches_control_plane(NodeId(1)));
-        assert_eq!(t.latency(0, NodeId(1)), None);
+        // Cut from the control plane only: clients still reach it.
+        assert_eq!(t.latency(0, NodeId(1)), Some(250 * MICROSECOND));
         t.partition(&[NodeId(1)], None, false);
         assert!(!t.reaches_control_plane(NodeId(1)));
         t.partition(&[NodeId(1)], None, false);

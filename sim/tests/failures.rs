@@ -149,6 +149,13 @@ fn partition_shorter_than_toleration_evicts_nothing() {
     let api = workload(&r, "Deployment", "api");
     assert_eq!((api.ready, api.desired), (6, 6));
     assert_eq!(r.pods.created, 6, "no pod was replaced");
+    // A node cut from the control plane keeps serving until kube-proxy drops
+    // its pods; a zone cut from the others makes its pods unreachable from
+    // outside until then, and leaves its own clients with stale rules.
+    assert_eq!(r.recovery[0].requests_failed, 0);
+    assert!(r.recovery[1].requests_failed > 0);
+    let s = &r.services[0];
+    assert_eq!(s.failed, s.failures["unreachable"]);
 }
 
 #[test]
