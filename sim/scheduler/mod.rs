@@ -37,7 +37,7 @@ use crate::model::{Change, KubeVersion, NodeId, PodId, Resources, World};
 use cycle::{Buffers, Cycle, Decision, Nominated};
 pub use explain::Explanation;
 use node_tree::NodeTree;
-use profiles::Profile;
+pub use profiles::Profile;
 use queue::SchedulingQueue;
 
 /// The result of one scheduling cycle.
@@ -122,11 +122,29 @@ impl Scheduler {
             }
             return Err(Error::Usage(msg));
         };
-        Ok(Scheduler {
-            name: spec.to_string(),
+        let mut s = Scheduler::from_profiles(spec, profiles, version, seed);
+        s.queue.initial_backoff = backoff.0;
+        s.queue.max_backoff = backoff.1;
+        Ok(s)
+    }
+
+    /// A scheduler running profiles built by the caller (policies defined
+    /// outside kubesim; see EXTENDING.md), with upstream's default backoff.
+    pub fn from_profiles(
+        name: &str,
+        profiles: Vec<Profile>,
+        version: KubeVersion,
+        seed: u64,
+    ) -> Scheduler {
+        Scheduler {
+            name: name.to_string(),
             version,
             profiles,
-            queue: SchedulingQueue::new(backoff.0, backoff.1, version.at_least(33)),
+            queue: SchedulingQueue::new(
+                queue::DEFAULT_INITIAL_BACKOFF,
+                queue::DEFAULT_MAX_BACKOFF,
+                version.at_least(33),
+            ),
             rng: rng_stream(seed, "scheduler"),
             next_start: 0,
             tree: NodeTree::default(),
@@ -136,7 +154,7 @@ impl Scheduler {
             bufs: Buffers::default(),
             attempts: 0,
             initialized: false,
-        })
+        }
     }
 
     /// Short names and one-line descriptions of the built-in profiles.

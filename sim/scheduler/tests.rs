@@ -586,3 +586,91 @@ proptest! {
         }
     }
 }
+
+/// The example of EXTENDING.md, kept compiling and working.
+mod extending_example {
+    use super::*;
+    use crate::scheduler::framework::*;
+    use crate::scheduler::plugins::node_resources_fit::{
+        FitArgs, NodeResourcesFit, most_requested_score,
+    };
+    use crate::scheduler::plugins::node_unschedulable::NodeUnschedulable;
+    use crate::scheduler::plugins::taint_toleration::TaintToleration;
+
+    pub struct CostAware;
+
+    fn is_spot(node: &NodeInfo) -> bool {
+        node.node
+            .labels
+            .get("lifecycle")
+            .is_some_and(|l| l == "spot")
+    }
+
+    impl Plugin for CostAware {
+        fn name(&self) -> &'static str {
+            "CostAware"
+        }
+        fn as_filter(&self) -> Option<&dyn FilterPlugin> {
+            Some(self)
+        }
+        fn as_score(&self) -> Option<&dyn ScorePlugin> {
+            Some(self)
+        }
+    }
+
+    impl FilterPlugin for CostAware {
+        fn filter(&self, cx: &CycleContext, _: &State, node: &NodeInfo) -> Status {
+            let critical = cx.spec.labels.get("tier").is_some_and(|t| t == "critical");
+            if critical && is_spot(node) {
+                return Status::unresolvable("node(s) were spot instances");
+            }
+            Status::SUCCESS
+        }
+    }
+
+    impl ScorePlugin for CostAware {
+        fn score(&self, cx: &CycleContext, _: &State, node: &NodeInfo) -> i64 {
+            let cpu = node.requested.milli_cpu + cx.spec.requests.milli_cpu;
+            let full = most_requested_score(cpu, node.node.allocatable.milli_cpu);
+            if is_spot(node) {
+                full / 2
+            } else {
+                50 + full / 2
+            }
+        }
+    }
+
+    #[test]
+    fn cost_aware_policy() {
+        let mut w = World::default();
+        let mut spot = node("spot", 4000, 8 * GI);
+        spot.labels.insert("lifecycle".into(), "spot".into());
+        let spot = w.add_node(spot);
+        let od = w.add_node(node("on-demand", 4000, 8 * GI));
+        let profile = Profile::with_plugins(
+            "default-scheduler",
+            vec![
+                (Box::new(NodeUnschedulable), 0),
+                (Box::new(TaintToleration), 0),
+                (Box::new(NodeResourcesFit::new(FitArgs::default())), 0),
+                (Box::new(CostAware), 1),
+            ],
+            None,
+        );
+        let mut s = Scheduler::from_profiles("cost-aware", vec![profile], KubeVersion::DEFAULT, 1);
+        let p = pod(&mut w, "p", spec(500, GI));
+        assert_eq!(s.schedule_one(&w, p, 0), Outcome::Bind(od));
+        let mut crit = spec(500, GI);
+        crit.labels.insert("tier".into(), "critical".into());
+        w.nodes[od.idx()].unschedulable = true;
+        let q = pod(&mut w, "q", crit);
+        match s.schedule_one(&w, q, 0) {
+            Outcome::Unschedulable { message, .. } => assert!(
+                message.starts_with("0/2 nodes are available: 1 node(s) were spot instances, 1 node(s) were unschedulable."),
+                "{message}"
+            ),
+            o => panic!("{o:?}"),
+        }
+        let _ = spot;
+    }
+}
