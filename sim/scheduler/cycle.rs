@@ -11,7 +11,7 @@
 //! not deterministic; here nodes are examined one after another from the start
 //! index, which is what one worker would do.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rand::RngExt;
 
@@ -151,6 +151,7 @@ pub struct Cycle<'a> {
     pub version: KubeVersion,
     pub nodes: &'a [NodeId],
     pub nominated: &'a Nominated,
+    pub pods_with_affinity: &'a BTreeSet<PodId>,
 }
 
 impl<'a> Cycle<'a> {
@@ -162,6 +163,7 @@ impl<'a> Cycle<'a> {
             nodes: self.nodes,
             version: self.version,
             now: self.now,
+            pods_with_affinity: self.pods_with_affinity,
         }
     }
 

@@ -12,6 +12,7 @@
 
 use std::any::Any;
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 
 use crate::engine::Time;
 use crate::model::{KubeVersion, Node, PodSpec, Resources, World};
@@ -86,6 +87,10 @@ pub struct CycleContext<'a> {
     pub nodes: &'a [NodeId],
     pub version: KubeVersion,
     pub now: Time,
+    /// Bound pods whose spec has pod affinity or anti-affinity terms (upstream
+    /// `NodeInfo.PodsWithAffinity`), so that InterPodAffinity need not visit
+    /// every pod for a pod without terms of its own.
+    pub pods_with_affinity: &'a BTreeSet<PodId>,
 }
 
 impl CycleContext<'_> {

@@ -25,7 +25,7 @@ pub mod preemption;
 pub mod profiles;
 pub mod queue;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use crate::engine::{SimRng, Time, rng_stream};
@@ -82,6 +82,7 @@ pub struct Scheduler {
     seen_nodes: HashMap<NodeId, NodeSeen>,
     nominated: Nominated,
     nominated_of: HashMap<PodId, NodeId>,
+    pods_with_affinity: BTreeSet<PodId>,
     bufs: Buffers,
     attempts: u64,
     initialized: bool,
@@ -151,6 +152,7 @@ impl Scheduler {
             seen_nodes: HashMap::new(),
             nominated: Nominated::new(),
             nominated_of: HashMap::new(),
+            pods_with_affinity: BTreeSet::new(),
             bufs: Buffers::default(),
             attempts: 0,
             initialized: false,
@@ -218,6 +220,16 @@ impl Scheduler {
     }
 
     fn pod_changed(&mut self, world: &World, pod: PodId, now: Time) {
+        let p = world.pod(pod);
+        let spec = world.pod_spec(pod);
+        if !p.deleted
+            && p.node.is_some()
+            && (!spec.pod_affinity.is_empty() || !spec.pod_anti_affinity.is_empty())
+        {
+            self.pods_with_affinity.insert(pod);
+        } else {
+            self.pods_with_affinity.remove(&pod);
+        }
         if Self::is_pending(world, pod) {
             self.set_nomination(pod, world.pod(pod).nominated_node);
             let spec = world.pod_spec(pod);
@@ -350,6 +362,7 @@ impl Scheduler {
             version: self.version,
             nodes,
             nominated: &self.nominated,
+            pods_with_affinity: &self.pods_with_affinity,
         };
         match cycle.schedule(&mut self.rng, &mut self.next_start, &mut self.bufs, None) {
             Decision::Bind(n) => {
@@ -399,6 +412,18 @@ impl Scheduler {
                 }
             }
         }
+        let mut with_affinity = self.pods_with_affinity.clone();
+        if !self.initialized {
+            with_affinity = (0..world.pods.len() as u32)
+                .map(PodId)
+                .filter(|&p| {
+                    let (q, s) = (world.pod(p), world.pod_spec(p));
+                    !q.deleted
+                        && q.node.is_some()
+                        && (!s.pod_affinity.is_empty() || !s.pod_anti_affinity.is_empty())
+                })
+                .collect();
+        }
         let cycle = Cycle {
             profile: &self.profiles[pi],
             world,
@@ -407,6 +432,7 @@ impl Scheduler {
             version: self.version,
             nodes: &nodes,
             nominated: &nominated,
+            pods_with_affinity: &with_affinity,
         };
         explain::explain(&cycle, &self.name, self.rng.clone(), self.next_start)
     }

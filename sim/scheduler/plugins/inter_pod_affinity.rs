@@ -94,29 +94,43 @@ impl PreFilterPlugin for InterPodAffinity {
         let (ns, labels) = pod_ns_labels(world, cx.pod);
         let req_aff = &cx.spec.pod_affinity.required;
         let req_anti = &cx.spec.pod_anti_affinity.required;
-        for &nid in cx.nodes {
-            let node = world.node(nid);
-            for &p in &node.pods {
-                let q = world.pod(p);
-                let qs = world.spec(q.spec);
-                for t in &qs.pod_anti_affinity.required {
-                    if term_matches(t, &q.namespace, ns, labels) {
-                        update(&mut s.existing_anti, node, &t.topology_key, 1);
-                    }
+        let visit = |s: &mut AffinityState, node: &Node, p: PodId| {
+            let q = world.pod(p);
+            let qs = world.spec(q.spec);
+            for t in &qs.pod_anti_affinity.required {
+                if term_matches(t, &q.namespace, ns, labels) {
+                    update(&mut s.existing_anti, node, &t.topology_key, 1);
                 }
-                if req_aff.is_empty() && req_anti.is_empty() {
-                    continue;
+            }
+            if req_aff.is_empty() && req_anti.is_empty() {
+                return;
+            }
+            let (qns, ql) = (&q.namespace, &qs.labels);
+            if !req_aff.is_empty() && req_aff.iter().all(|t| term_matches(t, ns, qns, ql)) {
+                for t in req_aff {
+                    update(&mut s.affinity, node, &t.topology_key, 1);
                 }
-                let (qns, ql) = (&q.namespace, &qs.labels);
-                if !req_aff.is_empty() && req_aff.iter().all(|t| term_matches(t, ns, qns, ql)) {
-                    for t in req_aff {
-                        update(&mut s.affinity, node, &t.topology_key, 1);
-                    }
+            }
+            for t in req_anti {
+                if term_matches(t, ns, qns, ql) {
+                    update(&mut s.anti_affinity, node, &t.topology_key, 1);
                 }
-                for t in req_anti {
-                    if term_matches(t, ns, qns, ql) {
-                        update(&mut s.anti_affinity, node, &t.topology_key, 1);
-                    }
+            }
+        };
+        if req_aff.is_empty() && req_anti.is_empty() {
+            // Only pods with terms of their own can have required anti-affinity.
+            for &p in cx.pods_with_affinity {
+                if let Some(n) = world.pod(p).node
+                    && !world.node(n).deleted
+                {
+                    visit(s, world.node(n), p);
+                }
+            }
+        } else {
+            for &nid in cx.nodes {
+                let node = world.node(nid);
+                for &p in &node.pods {
+                    visit(s, node, p);
                 }
             }
         }
@@ -263,44 +277,55 @@ impl PreScorePlugin for InterPodAffinity {
                     .or_insert(0) += v;
             }
         };
-        for &nid in cx.nodes {
-            let node = world.node(nid);
-            if node.labels.is_empty() {
-                continue;
+        let mut visit = |node: &Node, p: PodId| {
+            let q = world.pod(p);
+            let qs = world.spec(q.spec);
+            for (w, t) in pref_aff {
+                if term_matches(t, ns, &q.namespace, &qs.labels) {
+                    add(&t.topology_key, node, i64::from(*w));
+                }
             }
-            for &p in &node.pods {
-                let q = world.pod(p);
-                let qs = world.spec(q.spec);
-                let has_affinity = !qs.pod_affinity.is_empty() || !qs.pod_anti_affinity.is_empty();
-                if !has_constraints && !has_affinity {
+            for (w, t) in pref_anti {
+                if term_matches(t, ns, &q.namespace, &qs.labels) {
+                    add(&t.topology_key, node, -i64::from(*w));
+                }
+            }
+            if self.hard_pod_affinity_weight > 0 {
+                for t in &qs.pod_affinity.required {
+                    if term_matches(t, &q.namespace, ns, labels) {
+                        add(&t.topology_key, node, self.hard_pod_affinity_weight);
+                    }
+                }
+            }
+            for (w, t) in &qs.pod_affinity.preferred {
+                if term_matches(t, &q.namespace, ns, labels) {
+                    add(&t.topology_key, node, i64::from(*w));
+                }
+            }
+            for (w, t) in &qs.pod_anti_affinity.preferred {
+                if term_matches(t, &q.namespace, ns, labels) {
+                    add(&t.topology_key, node, -i64::from(*w));
+                }
+            }
+        };
+        if has_constraints {
+            for &nid in cx.nodes {
+                let node = world.node(nid);
+                if node.labels.is_empty() {
                     continue;
                 }
-                for (w, t) in pref_aff {
-                    if term_matches(t, ns, &q.namespace, &qs.labels) {
-                        add(&t.topology_key, node, i64::from(*w));
-                    }
+                for &p in &node.pods {
+                    visit(node, p);
                 }
-                for (w, t) in pref_anti {
-                    if term_matches(t, ns, &q.namespace, &qs.labels) {
-                        add(&t.topology_key, node, -i64::from(*w));
-                    }
-                }
-                if self.hard_pod_affinity_weight > 0 {
-                    for t in &qs.pod_affinity.required {
-                        if term_matches(t, &q.namespace, ns, labels) {
-                            add(&t.topology_key, node, self.hard_pod_affinity_weight);
-                        }
-                    }
-                }
-                for (w, t) in &qs.pod_affinity.preferred {
-                    if term_matches(t, &q.namespace, ns, labels) {
-                        add(&t.topology_key, node, i64::from(*w));
-                    }
-                }
-                for (w, t) in &qs.pod_anti_affinity.preferred {
-                    if term_matches(t, &q.namespace, ns, labels) {
-                        add(&t.topology_key, node, -i64::from(*w));
-                    }
+            }
+        } else {
+            // Without preferred terms of its own, only pods with affinity terms score.
+            for &p in cx.pods_with_affinity {
+                if let Some(n) = world.pod(p).node
+                    && !world.node(n).deleted
+                    && !world.node(n).labels.is_empty()
+                {
+                    visit(world.node(n), p);
                 }
             }
         }
