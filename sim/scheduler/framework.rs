@@ -189,6 +189,12 @@ pub trait Plugin: Send + Sync {
 /// rejection marks every node; `Skip` turns this plugin's Filter off for the pod.
 pub trait PreFilterPlugin {
     fn pre_filter(&self, cx: &CycleContext, state: &mut State) -> Status;
+    /// `PreFilterResult.NodeNames`: after a successful PreFilter, the only nodes
+    /// that can fit (`None`: all of them). The framework intersects the sets of
+    /// all plugins and filters only those nodes.
+    fn node_names(&self, _cx: &CycleContext, _state: &State) -> Option<Vec<String>> {
+        None
+    }
 }
 
 /// Filter: can the pod run on this node?

@@ -232,6 +232,40 @@ fn taint_reason_depends_on_version() {
 }
 
 #[test]
+fn node_name_affinity_restricts_filtering_to_that_node() {
+    use crate::model::labels::{NodeSelector, NodeSelectorTerm, Operator, Requirement};
+    // A DaemonSet pod: required affinity matchFields metadata.name In [b].
+    let mut w = World::default();
+    w.add_node(node("a", 4000, 8 * GI));
+    let b = w.add_node(node("b", 1000, 8 * GI));
+    w.add_node(node("c", 4000, 8 * GI));
+    let mut ds = spec(2000, GI);
+    ds.required_node_affinity = Some(NodeSelector {
+        terms: vec![NodeSelectorTerm {
+            match_expressions: Vec::new(),
+            match_fields: vec![Requirement {
+                key: "metadata.name".into(),
+                op: Operator::In,
+                values: vec!["b".into()],
+            }],
+        }],
+    });
+    let p = pod(&mut w, "ds", ds.clone());
+    let mut s = sched("default", v(33));
+    match schedule(&mut s, &mut w, p) {
+        Outcome::Unschedulable { message, .. } => assert_eq!(
+            message,
+            "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't satisfy plugin(s) [NodeAffinity]. preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling."
+        ),
+        o => panic!("{o:?}"),
+    }
+    ds.requests.milli_cpu = 500;
+    let q = pod(&mut w, "ds2", ds);
+    sync(&mut s, &mut w, 0);
+    assert_eq!(s.schedule_one(&w, q, 0), Outcome::Bind(b));
+}
+
+#[test]
 fn preemption_evicts_the_lowest_priority_pods() {
     let mut w = World::default();
     let a = w.add_node(node("a", 2000, 8 * GI));
