@@ -308,12 +308,12 @@ impl Sim<'_> {
                     Change::PodDeleting(p) => {
                         kubelet::on_deleting(&mut self.world, p, now, &mut self.kubelet_out)
                     }
-                    Change::PodUpdated(p) => {
-                        // Failed is terminal, so each pod is counted once.
-                        if self.world.pod(p).phase == PodPhase::Failed && self.failed_seen.insert(p)
-                        {
-                            self.recorder.failed += 1;
-                        }
+                    // Failed is terminal, so each pod is counted once.
+                    Change::PodUpdated(p)
+                        if self.world.pod(p).phase == PodPhase::Failed
+                            && self.failed_seen.insert(p) =>
+                    {
+                        self.recorder.failed += 1;
                     }
                     _ => {}
                 }
@@ -327,7 +327,11 @@ impl Sim<'_> {
             }
         }
         for (t, r) in std::mem::take(&mut self.requeue) {
-            self.schedule(t.max(now), Event::Reconcile(r));
+            if t <= now {
+                self.wake(r);
+            } else {
+                self.schedule(t, Event::Reconcile(r));
+            }
         }
         for (t, pod, generation, action) in std::mem::take(&mut self.kubelet_out) {
             self.schedule(
@@ -426,128 +430,69 @@ impl Sim<'_> {
             nodes: nodes(w),
             pending,
             ignored_objects: self.scenario.ignored.clone(),
+            notes: self.scenario.notes.clone(),
             timeseries: self.recorder.samples.clone(),
         }
     }
 }
 
-/// (current, ready, available) over the active pods; available means ready for
-/// at least `min_ready` seconds at `now`.
-fn counts<'a>(
-    w: &World,
-    pods: impl Iterator<Item = &'a PodId>,
-    min_ready: i32,
-    now: Time,
-) -> (i64, i64, i64) {
-    let mut current = 0;
-    let mut ready = 0;
-    let mut available = 0;
-    for &p in pods {
-        let pod = w.pod(p);
-        if !pod.is_active() {
-            continue;
-        }
-        current += 1;
-        if pod.ready {
-            ready += 1;
-            if pod
-                .ready_at
-                .is_some_and(|t| t + u64::from(min_ready.max(0) as u32) * SECOND <= now)
-            {
-                available += 1;
-            }
-        }
-    }
-    (current, ready, available)
-}
-
+/// Every workload with kubectl-like status columns, in kind then id order.
 fn workloads(w: &World, now: Time) -> Vec<WorkloadReport> {
-    let mut out = Vec::new();
-    for d in w.deployments.iter().filter(|d| !d.deleted) {
-        let mut cur = (0, 0, 0);
-        let mut up_to_date = 0;
-        for &rs in &d.replicasets {
-            let r = &w.replicasets[rs.idx()];
-            let c = counts(w, r.pods.iter(), d.min_ready_seconds, now);
-            cur = (cur.0 + c.0, cur.1 + c.1, cur.2 + c.2);
-            if r.spec == d.spec {
-                up_to_date += c.0;
+    let mut refs: Vec<(ControllerRef, &'static str, &Meta)> = Vec::new();
+    for (i, d) in w.deployments.iter().enumerate().filter(|(_, d)| !d.deleted) {
+        refs.push((
+            ControllerRef::Deployment(DeploymentId(i as u32)),
+            "Deployment",
+            &d.meta,
+        ));
+    }
+    for (i, r) in w.replicasets.iter().enumerate().filter(|(_, r)| !r.deleted) {
+        refs.push((
+            ControllerRef::ReplicaSet(ReplicaSetId(i as u32)),
+            "ReplicaSet",
+            &r.meta,
+        ));
+    }
+    for (i, s) in w
+        .statefulsets
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.deleted)
+    {
+        refs.push((
+            ControllerRef::StatefulSet(StatefulSetId(i as u32)),
+            "StatefulSet",
+            &s.meta,
+        ));
+    }
+    for (i, d) in w.daemonsets.iter().enumerate().filter(|(_, d)| !d.deleted) {
+        refs.push((
+            ControllerRef::DaemonSet(DaemonSetId(i as u32)),
+            "DaemonSet",
+            &d.meta,
+        ));
+    }
+    for (i, j) in w.jobs.iter().enumerate().filter(|(_, j)| !j.deleted) {
+        refs.push((ControllerRef::Job(JobId(i as u32)), "Job", &j.meta));
+    }
+    refs.into_iter()
+        .map(|(r, kind, meta)| {
+            let st = controllers::status(w, r, now);
+            let is_job = kind == "Job";
+            WorkloadReport {
+                kind: kind.to_string(),
+                namespace: meta.namespace.clone(),
+                name: meta.name.clone(),
+                desired: i64::from(st.desired),
+                current: i64::from(st.current),
+                ready: i64::from(st.ready),
+                available: i64::from(st.available),
+                up_to_date: i64::from(st.up_to_date),
+                succeeded: is_job.then_some(i64::from(st.succeeded)),
+                failed: is_job.then_some(i64::from(st.failed)),
             }
-        }
-        out.push(WorkloadReport {
-            kind: "Deployment".into(),
-            namespace: d.meta.namespace.clone(),
-            name: d.meta.name.clone(),
-            desired: i64::from(d.replicas),
-            current: cur.0,
-            ready: cur.1,
-            available: cur.2,
-            up_to_date,
-            ..Default::default()
-        });
-    }
-    for r in w.replicasets.iter().filter(|r| !r.deleted) {
-        let c = counts(w, r.pods.iter(), r.min_ready_seconds, now);
-        out.push(WorkloadReport {
-            kind: "ReplicaSet".into(),
-            namespace: r.meta.namespace.clone(),
-            name: r.meta.name.clone(),
-            desired: i64::from(r.replicas),
-            current: c.0,
-            ready: c.1,
-            available: c.2,
-            up_to_date: c.0,
-            ..Default::default()
-        });
-    }
-    for s in w.statefulsets.iter().filter(|s| !s.deleted) {
-        let c = counts(w, s.pods.iter().flatten(), 0, now);
-        out.push(WorkloadReport {
-            kind: "StatefulSet".into(),
-            namespace: s.meta.namespace.clone(),
-            name: s.meta.name.clone(),
-            desired: i64::from(s.replicas),
-            current: c.0,
-            ready: c.1,
-            available: c.2,
-            up_to_date: c.0,
-            ..Default::default()
-        });
-    }
-    for d in w.daemonsets.iter().filter(|d| !d.deleted) {
-        let c = counts(w, d.pods.iter(), 0, now);
-        let desired = w
-            .live_nodes()
-            .filter(|(_, n)| crate::controllers::daemon_eligible(w, w.spec(d.spec), n))
-            .count() as i64;
-        out.push(WorkloadReport {
-            kind: "DaemonSet".into(),
-            namespace: d.meta.namespace.clone(),
-            name: d.meta.name.clone(),
-            desired,
-            current: c.0,
-            ready: c.1,
-            available: c.2,
-            up_to_date: c.0,
-            ..Default::default()
-        });
-    }
-    for j in w.jobs.iter().filter(|j| !j.deleted) {
-        let c = counts(w, j.pods.iter(), 0, now);
-        out.push(WorkloadReport {
-            kind: "Job".into(),
-            namespace: j.meta.namespace.clone(),
-            name: j.meta.name.clone(),
-            desired: i64::from(j.completions.unwrap_or(1)),
-            current: c.0,
-            ready: c.1,
-            available: c.2,
-            up_to_date: c.0,
-            succeeded: Some(i64::from(j.succeeded)),
-            failed: Some(i64::from(j.failed)),
-        });
-    }
-    out
+        })
+        .collect()
 }
 
 fn services(w: &World) -> Vec<ServiceReport> {

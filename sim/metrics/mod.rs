@@ -165,6 +165,8 @@ pub struct Report {
     pub nodes: Vec<NodeReport>,
     pub pending: Vec<PendingPod>,
     pub ignored_objects: std::collections::BTreeMap<String, usize>,
+    /// Notes from loading (e.g. pods the kubelet rejected as existing state).
+    pub notes: Vec<String>,
     pub timeseries: Vec<Sample>,
 }
 

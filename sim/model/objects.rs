@@ -369,7 +369,20 @@ pub struct ReplicaSet {
     pub min_ready_seconds: i32,
     /// Pods owned and not yet deleted (terminating ones included).
     pub pods: Vec<PodId>,
+    /// What the Deployment controller records on the ReplicaSets it owns.
+    pub rollout: RolloutAnnotations,
     pub deleted: bool,
+}
+
+/// The annotations the Deployment controller keeps on its ReplicaSets
+/// (`deployment.kubernetes.io/revision`, `desired-replicas`, `max-replicas`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RolloutAnnotations {
+    pub revision: i64,
+    /// The Deployment's replicas when this ReplicaSet was last scaled.
+    pub desired_replicas: Option<i32>,
+    /// The Deployment's replicas + maxSurge when this ReplicaSet was last scaled.
+    pub max_replicas: Option<i32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -414,7 +427,7 @@ pub struct Job {
     pub parallelism: i32,
     pub backoff_limit: i32,
     pub spec: SpecId,
-    /// Pods owned and not yet deleted.
+    /// Pods owned; removed ones stay until the Job controller has counted them.
     pub pods: Vec<PodId>,
     pub succeeded: i32,
     pub failed: i32,
@@ -423,7 +436,18 @@ pub struct Job {
     pub finished_at: Option<Time>,
     /// Next pod index to hand out (pod names `NAME-N`).
     pub next_index: u32,
+    /// The Job controller's bookkeeping of finished pods and failure backoff.
+    pub tracking: JobTracking,
     pub deleted: bool,
+}
+
+/// Which finished pods a Job has counted (upstream: the tracking finalizer is
+/// removed once a pod is counted) and its pod-failure backoff record.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JobTracking {
+    pub counted: std::collections::BTreeSet<PodId>,
+    pub failures_after_last_success: i32,
+    pub last_failure_at: Option<Time>,
 }
 
 #[derive(Clone, Debug)]
@@ -438,6 +462,9 @@ pub struct Service {
     pub endpoints: Vec<PodId>,
     /// Not-ready (serving = false) endpoints, for display.
     pub not_ready_endpoints: Vec<PodId>,
+    /// Terminating endpoints that are still serving (Ready): kube-proxy falls
+    /// back to them when there is no ready endpoint.
+    pub terminating_endpoints: Vec<PodId>,
 }
 
 #[derive(Clone, Debug)]

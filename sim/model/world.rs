@@ -42,6 +42,9 @@ pub struct World {
     /// Lookups only; never iterated into a result.
     pub node_by_name: HashMap<String, NodeId>,
     pub pod_by_key: HashMap<(String, String), PodId>,
+    /// The DaemonSet controller's per-node copies of a template (with the
+    /// `metadata.name` node affinity), keyed by (template, node). Lookups only.
+    pub daemon_pod_specs: HashMap<(SpecId, NodeId), SpecId>,
     /// Pods per phase, maintained incrementally (deleted pods excluded).
     pub phase_counts: [usize; 4],
     /// Nodes holding at least one pod, and their summed allocatable and requests
@@ -132,9 +135,45 @@ impl World {
         self.phase_counts[PodPhase::Pending as usize] += 1;
         self.pod_by_key
             .insert((pod.namespace.clone(), pod.name.clone()), id);
+        match pod.owner {
+            Some(Owner::ReplicaSet(rs)) => self.replicasets[rs.idx()].pods.push(id),
+            Some(Owner::DaemonSet(ds)) => self.daemonsets[ds.idx()].pods.push(id),
+            Some(Owner::Job(j)) => self.jobs[j.idx()].pods.push(id),
+            Some(Owner::StatefulSet(s)) => {
+                if let Some(ord) = pod.ordinal {
+                    let slots = &mut self.statefulsets[s.idx()].pods;
+                    if slots.len() <= ord as usize {
+                        slots.resize(ord as usize + 1, None);
+                    }
+                    slots[ord as usize] = Some(id);
+                }
+            }
+            None => {}
+        }
         self.pods.push(pod);
         self.changes.push(Change::PodAdded(id));
         id
+    }
+
+    /// Add a ReplicaSet; one with an owner is appended to its Deployment's list
+    /// (which is kept oldest first).
+    pub fn add_replicaset(&mut self, rs: ReplicaSet) -> ReplicaSetId {
+        let id = ReplicaSetId(self.replicasets.len() as u32);
+        if let Some(d) = rs.owner {
+            self.deployments[d.idx()].replicasets.push(id);
+        }
+        self.replicasets.push(rs);
+        id
+    }
+
+    /// Delete a ReplicaSet from the API (its pods, if any, are the garbage
+    /// collector's: the caller deletes only ReplicaSets without active pods).
+    pub fn delete_replicaset(&mut self, rs: ReplicaSetId) {
+        let r = &mut self.replicasets[rs.idx()];
+        r.deleted = true;
+        if let Some(d) = r.owner {
+            self.deployments[d.idx()].replicasets.retain(|&x| x != rs);
+        }
     }
 
     /// Bind a pod to a node and charge the node's running totals.
@@ -223,7 +262,9 @@ impl World {
         match owner {
             Some(Owner::ReplicaSet(rs)) => self.replicasets[rs.idx()].pods.retain(|&q| q != pod),
             Some(Owner::DaemonSet(ds)) => self.daemonsets[ds.idx()].pods.retain(|&q| q != pod),
-            Some(Owner::Job(j)) => self.jobs[j.idx()].pods.retain(|&q| q != pod),
+            // A Job keeps its removed pods until it has counted them (upstream's
+            // tracking finalizer); the Job controller drops them.
+            Some(Owner::Job(_)) => {}
             Some(Owner::StatefulSet(s)) => {
                 for slot in self.statefulsets[s.idx()].pods.iter_mut() {
                     if *slot == Some(pod) {

@@ -220,6 +220,9 @@ pub fn render_text(r: &Report) -> String {
         pct(k.allocation.cpu),
         pct(k.allocation.memory)
     );
+    for n in &r.notes {
+        let _ = writeln!(o, "note: {n}");
+    }
     if !r.ignored_objects.is_empty() {
         let kinds: Vec<String> = r
             .ignored_objects

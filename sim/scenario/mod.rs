@@ -8,6 +8,8 @@
 //! API server checks them (see `manifests`).
 
 pub mod manifests;
+pub mod podspec;
+pub mod strict;
 pub mod yaml;
 
 use std::collections::BTreeMap;
@@ -209,6 +211,8 @@ pub struct Scenario {
     pub world: World,
     pub events: Vec<ScenarioEvent>,
     pub ignored: BTreeMap<String, usize>,
+    /// What loading decided that the user should know (e.g. a pod the kubelet rejected).
+    pub notes: Vec<String>,
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, Error> {
@@ -414,7 +418,8 @@ pub fn load(path: &Path) -> Result<Scenario, Error> {
     if !errors.is_empty() {
         return Err(Error::Input(errors));
     }
-    manifests::insert_objects(&mut world, parsed, &load_defaults).map_err(Error::Input)?;
+    let notes =
+        manifests::insert_objects(&mut world, parsed, &load_defaults).map_err(Error::Input)?;
     if world.nodes.is_empty() {
         return Err(first
             .error(&file, "spec.cluster", "the cluster has no nodes")
@@ -448,6 +453,7 @@ pub fn load(path: &Path) -> Result<Scenario, Error> {
         world,
         events,
         ignored: summary.ignored,
+        notes,
     })
 }
 

@@ -400,6 +400,7 @@ fn topology_spread_score_system_defaults_from_service() {
         publish_not_ready: false,
         endpoints: Vec::new(),
         not_ready_endpoints: Vec::new(),
+        terminating_endpoints: Vec::new(),
     });
     let p = pod(&mut w, "p", with_app(spec(100, MI), "web"));
     let mut s = sched("default", KubeVersion::DEFAULT);
