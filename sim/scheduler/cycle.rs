@@ -155,6 +155,7 @@ pub struct Cycle<'a> {
     pub nodes: &'a [NodeId],
     pub nominated: &'a Nominated,
     pub pods_with_affinity: &'a BTreeSet<PodId>,
+    pub labels: &'a crate::scheduler::label_index::LabelIndex,
 }
 
 impl<'a> Cycle<'a> {
@@ -167,6 +168,7 @@ impl<'a> Cycle<'a> {
             version: self.version,
             now: self.now,
             pods_with_affinity: self.pods_with_affinity,
+            labels: self.labels,
         }
     }
 

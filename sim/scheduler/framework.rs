@@ -91,6 +91,8 @@ pub struct CycleContext<'a> {
     /// `NodeInfo.PodsWithAffinity`), so that InterPodAffinity need not visit
     /// every pod for a pod without terms of its own.
     pub pods_with_affinity: &'a BTreeSet<PodId>,
+    /// Bound pods by namespace and label, to count a selector's pods quickly.
+    pub labels: &'a crate::scheduler::label_index::LabelIndex,
 }
 
 impl CycleContext<'_> {

@@ -19,6 +19,7 @@ pub mod config;
 pub mod cycle;
 pub mod explain;
 pub mod framework;
+pub mod label_index;
 pub mod node_tree;
 pub mod plugins;
 pub mod preemption;
@@ -83,6 +84,7 @@ pub struct Scheduler {
     nominated: Nominated,
     nominated_of: HashMap<PodId, NodeId>,
     pods_with_affinity: BTreeSet<PodId>,
+    labels: label_index::LabelIndex,
     bufs: Buffers,
     attempts: u64,
     initialized: bool,
@@ -153,6 +155,7 @@ impl Scheduler {
             nominated: Nominated::new(),
             nominated_of: HashMap::new(),
             pods_with_affinity: BTreeSet::new(),
+            labels: label_index::LabelIndex::default(),
             bufs: Buffers::default(),
             attempts: 0,
             initialized: false,
@@ -220,6 +223,7 @@ impl Scheduler {
     }
 
     fn pod_changed(&mut self, world: &World, pod: PodId, now: Time) {
+        self.labels.update(world, pod);
         let p = world.pod(pod);
         let spec = world.pod_spec(pod);
         if !p.deleted
@@ -363,6 +367,7 @@ impl Scheduler {
             nodes,
             nominated: &self.nominated,
             pods_with_affinity: &self.pods_with_affinity,
+            labels: &self.labels,
         };
         match cycle.schedule(&mut self.rng, &mut self.next_start, &mut self.bufs, None) {
             Decision::Bind(n) => {
@@ -424,6 +429,13 @@ impl Scheduler {
                 })
                 .collect();
         }
+        let built;
+        let labels = if self.initialized {
+            &self.labels
+        } else {
+            built = label_index::LabelIndex::build(world);
+            &built
+        };
         let cycle = Cycle {
             profile: &self.profiles[pi],
             world,
@@ -433,6 +445,7 @@ impl Scheduler {
             nodes: &nodes,
             nominated: &nominated,
             pods_with_affinity: &with_affinity,
+            labels,
         };
         explain::explain(&cycle, &self.name, self.rng.clone(), self.next_start)
     }

@@ -820,3 +820,36 @@ profiles:
     let e = s.explain(&w, p, 0);
     assert_eq!(raw_and_norm(&e, "a", "NodeResourcesFit"), (62, 62));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Differential: the label index's candidates contain every bound pod the
+    /// selector matches (so PodTopologySpread counts equal a full scan).
+    #[test]
+    fn label_index_candidates_cover_matches(
+        (nodes, pods, _seed) in arb_case(),
+        bind_mask in prop::collection::vec(any::<bool>(), 30),
+        app in 0u8..3,
+    ) {
+        let (mut w, ids) = build(&nodes, &pods);
+        for (i, &p) in ids.iter().enumerate() {
+            if bind_mask[i % bind_mask.len()] {
+                w.bind(p, NodeId((i % nodes.len()) as u32), 0);
+            }
+        }
+        if let Some(&p) = ids.first() {
+            w.remove_pod(p);
+        }
+        let ix = label_index::LabelIndex::build(&w);
+        let mut l = Labels::new();
+        l.insert("app".into(), format!("a{app}"));
+        let sel = LabelSelector::from_map(&l);
+        let cand = ix.candidates("default", &sel).unwrap();
+        for (i, q) in w.pods.iter().enumerate() {
+            let id = PodId(i as u32);
+            let matches = !q.deleted && q.node.is_some() && sel.matches(&w.spec(q.spec).labels);
+            prop_assert_eq!(matches, cand.contains(&id));
+        }
+    }
+}
