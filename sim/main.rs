@@ -68,6 +68,19 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Show how the scheduler judges one pod: every node's filter verdicts and every plugin's scores.
+    Explain {
+        #[command(flatten)]
+        args: RunArgs,
+        /// The pod, as [NAMESPACE/]NAME.
+        #[arg(long)]
+        pod: String,
+        /// Explain at this moment (Go duration since the start); default: when the pod is first scheduled.
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// List the built-in scheduler profiles.
     Schedulers,
 }
@@ -155,6 +168,52 @@ fn run(cli: Cli) -> Result<u8, Error> {
                 Err(Error::Input(errors))
             }
         }
-        Command::Schedulers => Ok(0),
+        Command::Explain {
+            args,
+            pod,
+            at,
+            format,
+        } => {
+            let opts = options(&args)?;
+            let at = match at {
+                Some(a) => {
+                    Some(parse_duration(&a).map_err(|m| Error::Usage(format!("--at: {m}")))?)
+                }
+                None => None,
+            };
+            let (namespace, name) = match pod.split_once('/') {
+                Some((ns, n)) => (ns.to_string(), n.to_string()),
+                None => ("default".to_string(), pod.clone()),
+            };
+            let scenario = kubesim::scenario::load(&args.scenario)?;
+            let e = kubesim::run::explain(
+                &scenario,
+                &opts,
+                kubesim::run::ExplainRequest {
+                    namespace,
+                    name,
+                    at,
+                },
+            )?;
+            match format {
+                Format::Table => print!("{}", kubesim::report::render_explanation(&e)),
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&e).expect("serialisable")
+                ),
+            }
+            Ok(0)
+        }
+        Command::Schedulers => {
+            let rows: Vec<Vec<String>> = kubesim::scheduler::Scheduler::builtin_profiles()
+                .into_iter()
+                .map(|(n, d)| vec![n.to_string(), d.to_string()])
+                .collect();
+            print!(
+                "{}",
+                kubesim::report::table(&["NAME", "DESCRIPTION"], &rows)
+            );
+            Ok(0)
+        }
     }
 }

@@ -13,7 +13,7 @@ use crate::kubelet::{self, KubeletAction};
 use crate::metrics::*;
 use crate::model::*;
 use crate::scenario::{Action, ScaleTarget, Scenario};
-use crate::scheduler::{Outcome, Scheduler};
+use crate::scheduler::{Outcome, Scheduler, explain::Explanation};
 
 /// Delay between an object changing and a watching controller reconciling it
 /// (informer propagation plus work-queue pickup). A documented simplification.
@@ -59,10 +59,58 @@ struct Sim<'a> {
     kubelet_out: Vec<(Time, PodId, u32, KubeletAction)>,
     watch_buf: Vec<ControllerRef>,
     check_invariants: bool,
+    explain: Option<ExplainRequest>,
+    explanation: Option<Explanation>,
+}
+
+/// `kubesim explain`: which pod, and when.
+#[derive(Clone, Debug)]
+pub struct ExplainRequest {
+    pub namespace: String,
+    pub name: String,
+    /// Explain at this moment; `None`: at the pod's first scheduling attempt.
+    pub at: Option<Time>,
 }
 
 /// Simulate a loaded scenario.
 pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<Report, Error> {
+    run_with(scenario, opts, None).map(|(r, _)| r)
+}
+
+/// Simulate until the scheduler is about to place the requested pod (or until
+/// `at`), and show how every node's filters and scores judge it then.
+pub fn explain(
+    scenario: &Scenario,
+    opts: &RunOptions,
+    req: ExplainRequest,
+) -> Result<Explanation, Error> {
+    let (report, explanation) = run_with(scenario, opts, Some(req.clone()))?;
+    if let Some(e) = explanation {
+        return Ok(e);
+    }
+    let pods: Vec<String> = report
+        .pending
+        .iter()
+        .map(|p| format!("{}/{}", p.namespace, p.name))
+        .collect();
+    let key = format!("{}/{}", req.namespace, req.name);
+    let hint = crate::error::did_you_mean(&key, pods.iter().map(String::as_str))
+        .map(|s| format!(" (did you mean {s}?)"))
+        .unwrap_or_default();
+    Err(Error::Usage(match req.at {
+        Some(t) => format!(
+            "pod {key} is not waiting to be scheduled at {}{hint}: it does not exist yet, or is already bound; try another --at",
+            crate::model::duration::format_duration(t)
+        ),
+        None => format!("pod {key} is never scheduled in this run{hint}"),
+    }))
+}
+
+fn run_with(
+    scenario: &Scenario,
+    opts: &RunOptions,
+    explain: Option<ExplainRequest>,
+) -> Result<(Report, Option<Explanation>), Error> {
     let wall = std::time::Instant::now();
     let seed = opts.seed.unwrap_or(scenario.seed);
     let duration = opts.duration.unwrap_or(scenario.duration);
@@ -89,6 +137,12 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<Report, Error> {
         kubelet_out: Vec::new(),
         watch_buf: Vec::new(),
         check_invariants: opts.check_invariants,
+        explain,
+        explanation: None,
+    };
+    let duration = match &sim.explain {
+        Some(ExplainRequest { at: Some(at), .. }) => (*at).min(duration),
+        _ => duration,
     };
     sim.start();
     let sample_every = sample_interval(duration);
@@ -130,6 +184,9 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<Report, Error> {
                 ))
             })?;
         }
+        if sim.explanation.is_some() {
+            break;
+        }
         if opts.until_stable
             && sim.real_events == 0
             && sim.scheduler.next_wakeup(t).is_none_or(|w| w > t)
@@ -144,6 +201,19 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<Report, Error> {
         duration
     };
     sim.recorder.advance(&sim.world, end);
+    if let Some(ExplainRequest {
+        namespace,
+        name,
+        at: Some(at),
+    }) = &sim.explain
+        && sim.explanation.is_none()
+        && let Some(pod) = sim.world.pod_by_name(namespace, name)
+        && sim.world.pod(pod).node.is_none()
+        && sim.world.pod(pod).deleting_since.is_none()
+    {
+        sim.explanation = Some(sim.scheduler.explain(&sim.world, pod, *at));
+    }
+    let explanation = sim.explanation.take();
     let mut report = sim.report(seed, &sched_spec, version, end, events);
     report.wall_seconds = wall.elapsed().as_secs_f64();
     report.events_per_second = if report.wall_seconds > 0.0 {
@@ -151,7 +221,7 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<Report, Error> {
     } else {
         0.0
     };
-    Ok(report)
+    Ok((report, explanation))
 }
 
 /// Samples for time series: about 500 per run, on whole seconds.
@@ -266,6 +336,15 @@ impl Sim<'_> {
     /// One scheduling pass: every pod the queue offers now.
     fn schedule_pods(&mut self, now: Time) {
         while let Some(pod) = self.scheduler.pop(&self.world, now) {
+            if let Some(req) = &self.explain
+                && req.at.is_none()
+                && self.explanation.is_none()
+            {
+                let p = self.world.pod(pod);
+                if p.namespace == req.namespace && p.name == req.name {
+                    self.explanation = Some(self.scheduler.explain(&self.world, pod, now));
+                }
+            }
             match self.scheduler.schedule_one(&self.world, pod, now) {
                 Outcome::Bind(node) => {
                     self.world.bind(pod, node, now);

@@ -239,6 +239,94 @@ pub fn render_text(r: &Report) -> String {
     o
 }
 
+/// `kubesim explain` as tables: one row per node with its verdict and total,
+/// then each feasible node's per-plugin scores.
+pub fn render_explanation(e: &crate::scheduler::explain::Explanation) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "pod {} at {:.3}s, profile {} (nodes to find: {})",
+        e.pod, e.at_seconds, e.profile, e.feasible_nodes_to_find
+    );
+    let rows: Vec<Vec<String>> = e
+        .nodes
+        .iter()
+        .map(|n| {
+            let verdict = if !n.evaluated {
+                "not evaluated".to_string()
+            } else if n.feasible {
+                "feasible".to_string()
+            } else {
+                n.reasons.join("; ")
+            };
+            let chosen = if e.selected.as_deref() == Some(n.node.as_str()) {
+                "<- selected"
+            } else {
+                ""
+            };
+            vec![
+                n.node.clone(),
+                verdict,
+                n.total.map_or("-".into(), |t| t.to_string()),
+                chosen.to_string(),
+            ]
+        })
+        .collect();
+    o.push_str(&table(&["NODE", "FILTER", "TOTAL", ""], &rows));
+    let plugins: Vec<&String> = e
+        .nodes
+        .iter()
+        .flat_map(|n| n.scores.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !plugins.is_empty() {
+        o.push('\n');
+        let mut header = vec!["NODE"];
+        header.extend(plugins.iter().map(|p| p.as_str()));
+        let rows: Vec<Vec<String>> = e
+            .nodes
+            .iter()
+            .filter(|n| !n.scores.is_empty())
+            .map(|n| {
+                let mut r = vec![n.node.clone()];
+                for p in &plugins {
+                    r.push(n.scores.get(*p).map_or("-".into(), |s| {
+                        format!("{}/{}/{}", s.raw, s.normalized, s.weighted)
+                    }));
+                }
+                r
+            })
+            .collect();
+        o.push_str("scores as raw/normalized/weighted\n");
+        o.push_str(&table(&header, &rows));
+    }
+    if !e.skipped_score_plugins.is_empty() {
+        let _ = writeln!(
+            o,
+            "skipped at PreScore: {}",
+            e.skipped_score_plugins.join(", ")
+        );
+    }
+    match (&e.selected, &e.message) {
+        (Some(n), _) if e.ties.len() > 1 => {
+            let _ = writeln!(
+                o,
+                "\nselected {n} (random choice among ties: {})",
+                e.ties.join(", ")
+            );
+        }
+        (Some(n), _) => {
+            let _ = writeln!(o, "\nselected {n}");
+        }
+        (None, Some(m)) => {
+            let _ = writeln!(o, "\nunschedulable: {m}");
+        }
+        (None, None) => {}
+    }
+    o
+}
+
 fn qualified(ns: &str, name: &str) -> String {
     if ns == "default" {
         name.to_string()
