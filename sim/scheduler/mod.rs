@@ -353,9 +353,8 @@ impl Scheduler {
                 preemption: None,
             };
         }
-        if !self.queue.contains(pod) {
-            self.queue.add(pod, spec.priority, now);
-            self.queue.pop(now);
+        if !self.queue.in_flight(pod) {
+            self.queue.take(pod, spec.priority, now);
         }
         let nodes = self.tree.list();
         let cycle = Cycle {

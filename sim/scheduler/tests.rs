@@ -853,3 +853,21 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn schedule_one_without_pop_leaves_other_pods_queued() {
+    let mut w = World::default();
+    w.add_node(node("a", 100, GI));
+    let mut hi = spec(1000, MI);
+    hi.priority = 10;
+    let first = pod(&mut w, "hi", hi);
+    let second = pod(&mut w, "lo", spec(1000, MI));
+    let mut s = sched("default", KubeVersion::DEFAULT);
+    sync(&mut s, &mut w, 0);
+    // The loop may run a cycle for a pod it did not pop; the queue's head stays.
+    assert!(matches!(
+        s.schedule_one(&w, second, 0),
+        Outcome::Unschedulable { .. }
+    ));
+    assert_eq!(s.pop(&w, 0), Some(first));
+}
