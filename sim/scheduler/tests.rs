@@ -871,3 +871,52 @@ fn schedule_one_without_pop_leaves_other_pods_queued() {
     ));
     assert_eq!(s.pop(&w, 0), Some(first));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Differential: InterPodAffinity through the label index decides and
+    /// scores as the full scan does (a namespace selector forces the scan).
+    #[test]
+    fn inter_pod_affinity_index_matches_full_scan(
+        (nodes, pods, _seed) in arb_case(),
+        bind_mask in prop::collection::vec(any::<bool>(), 30),
+        a in 0u8..3, b in 0u8..3, required in any::<bool>(),
+    ) {
+        let (mut w, ids) = build(&nodes, &pods);
+        for (i, &p) in ids.iter().enumerate() {
+            if bind_mask[i % bind_mask.len()] {
+                w.bind(p, NodeId((i % nodes.len()) as u32), 0);
+            }
+        }
+        let mut by_name = Labels::new();
+        by_name.insert("kubernetes.io/metadata.name".into(), "default".into());
+        let scan = |mut t: PodAffinityTerm| {
+            t.namespace_selector = Some(LabelSelector::from_map(&by_name));
+            t
+        };
+        let mk = |indexed: bool| {
+            let f = |t: PodAffinityTerm| if indexed { t } else { scan(t) };
+            let mut s = with_app(spec(0, 0), "web");
+            s.pod_affinity.preferred = vec![(7, f(term(&format!("a{a}"), crate::model::ZONE_LABEL)))];
+            s.pod_anti_affinity.preferred = vec![(3, f(term(&format!("a{b}"), crate::model::HOSTNAME_LABEL)))];
+            if required {
+                s.pod_anti_affinity.required = vec![f(term(&format!("a{b}"), crate::model::ZONE_LABEL))];
+                s.pod_affinity.required = vec![f(term(&format!("a{a}"), crate::model::ZONE_LABEL))];
+            }
+            s
+        };
+        let p1 = pod(&mut w, "in1", mk(true));
+        let p2 = pod(&mut w, "in2", mk(false));
+        let s = Scheduler::new("default", Path::new("."), KubeVersion::DEFAULT, 1).unwrap();
+        let e1 = s.explain(&w, p1, 0);
+        let e2 = s.explain(&w, p2, 0);
+        for (n1, n2) in e1.nodes.iter().zip(e2.nodes.iter()) {
+            prop_assert_eq!(&n1.reasons, &n2.reasons);
+            prop_assert_eq!(
+                n1.scores.get("InterPodAffinity").map(|d| d.raw),
+                n2.scores.get("InterPodAffinity").map(|d| d.raw)
+            );
+        }
+    }
+}
