@@ -4,6 +4,8 @@
 //! validated [`scenario::Scenario`], [`run::run`] simulates it and returns a
 //! [`metrics::Report`].
 
+pub mod check;
+pub mod compare;
 pub mod controllers;
 pub mod engine;
 pub mod error;
@@ -14,3 +16,4 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod scheduler;
+pub mod stats;

@@ -1,10 +1,14 @@
 //! The `kubesim` command line: parse arguments, call the library, print, and
 //! set the exit code (0 ok, 1 check failed, 2 bad input or usage).
 
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use kubesim::check::{Baseline, Merged, Purpose, SweepPart, write_file};
+use kubesim::compare::{Comparison, RunResult, Shard, Sweep};
 use kubesim::error::Error;
 use kubesim::model::KubeVersion;
 use kubesim::model::duration::parse_duration;
@@ -83,6 +87,158 @@ enum Command {
     },
     /// List the built-in scheduler profiles.
     Schedulers,
+    /// Run every (scenario, scheduler, seed) and compare the policies side by side.
+    Compare {
+        #[command(flatten)]
+        sweep: SweepArgs,
+        /// Output: tables, the full comparison as JSON, or the summary as CSV.
+        #[arg(long, value_enum, default_value_t = SweepFormat::Table)]
+        format: SweepFormat,
+        /// Also write compare.json, summary.csv, runs.csv, plots and compare.html here
+        /// (with --shard: the slice, compare.shard-I-of-N.json).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Record a sweep's metric means and tolerances as the baseline for `check`.
+    Baseline {
+        #[command(flatten)]
+        sweep: SweepArgs,
+        /// The baseline file (with --shard: FILE's stem + .shard-I-of-N.json).
+        #[arg(short, long, default_value = "reports/baseline.json")]
+        output: PathBuf,
+    },
+    /// Re-run a baseline; exit 1 when a metric is worse than its tolerance allows.
+    Check {
+        #[arg(long, default_value = "reports/baseline.json")]
+        baseline: PathBuf,
+        /// Rewrite the baseline with the new results (keeping edited tolerances).
+        #[arg(long)]
+        update: bool,
+        /// Runs in parallel (default: all cores).
+        #[arg(short, long)]
+        jobs: Option<usize>,
+        /// Print only the verdict and regressions' table.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Join the slices of a sharded `compare` or `baseline` into the whole sweep's output.
+    Merge {
+        #[arg(required = true)]
+        parts: Vec<PathBuf>,
+        /// Write the merged JSON here (required for baseline slices); default: stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Terminal output for compare slices when no -o is given.
+        #[arg(long, value_enum, default_value_t = SweepFormat::Json)]
+        format: SweepFormat,
+        /// For compare slices: also write the files `compare --out` writes.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum SweepFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(clap::Args)]
+struct SweepArgs {
+    /// Scenario files.
+    #[arg(required = true)]
+    scenarios: Vec<String>,
+    /// Built-in profile names and KubeSchedulerConfiguration files, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "default")]
+    schedulers: Vec<String>,
+    /// Seeds per (scenario, scheduler): first-seed, first-seed+1, …
+    #[arg(long, default_value_t = 10)]
+    seeds: u32,
+    /// First seed (default: each scenario's spec.seed).
+    #[arg(long)]
+    first_seed: Option<u64>,
+    /// Runs in parallel (default: all cores); the output does not depend on it.
+    #[arg(short, long)]
+    jobs: Option<usize>,
+    /// Run only slice I of N (0-based); default from JOB_COMPLETION_INDEX and JOB_COMPLETIONS.
+    #[arg(long)]
+    shard: Option<String>,
+    /// No progress bar.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+impl SweepArgs {
+    fn load(&self) -> Result<Sweep, Error> {
+        Sweep::load(
+            &self.scenarios,
+            &self.schedulers,
+            self.seeds,
+            self.first_seed,
+            Path::new("."),
+        )
+    }
+
+    fn shard(&self) -> Result<Option<Shard>, Error> {
+        match &self.shard {
+            Some(s) => Shard::parse(s).map(Some),
+            None => Shard::from_env(
+                std::env::var("JOB_COMPLETION_INDEX").ok(),
+                std::env::var("JOB_COMPLETIONS").ok(),
+            ),
+        }
+    }
+
+    /// Run the (slice of the) sweep with a progress bar.
+    fn run(&self, sweep: &Sweep, shard: Shard) -> Result<Vec<RunResult>, Error> {
+        let total = (0..sweep.total()).filter(|&i| shard.owns(i)).count();
+        let bar = progress(total as u64, self.quiet);
+        let runs = sweep.run(shard, jobs(self.jobs), &|| bar.inc(1));
+        bar.finish_and_clear();
+        runs
+    }
+}
+
+fn jobs(j: Option<usize>) -> usize {
+    j.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Runs done and time left on stderr; hidden when stderr is not a terminal.
+fn progress(total: u64, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("[{bar:40}] {pos}/{len} runs  {elapsed} elapsed, ~{eta} left")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+/// `base.json` → `base.shard-I-of-N.json`, beside it.
+fn shard_file(base: &Path, shard: Shard) -> PathBuf {
+    let stem = base
+        .file_stem()
+        .map_or("sweep".into(), |s| s.to_string_lossy().into_owned());
+    base.with_file_name(format!(
+        "{stem}.shard-{}-of-{}.json",
+        shard.index, shard.count
+    ))
+}
+
+fn write_comparison(c: &Comparison, format: SweepFormat, out: Option<&Path>) -> Result<(), Error> {
+    if let Some(dir) = out {
+        kubesim::report::write_comparison(c, dir)?;
+    }
+    match format {
+        SweepFormat::Table => print!("{}", c.render_table()),
+        SweepFormat::Json => print!("{}", c.to_json()),
+        SweepFormat::Csv => print!("{}", c.summary_csv()),
+    }
+    Ok(())
 }
 
 fn options(a: &RunArgs) -> Result<RunOptions, Error> {
@@ -213,6 +369,138 @@ fn run(cli: Cli) -> Result<u8, Error> {
                 "{}",
                 kubesim::report::table(&["NAME", "DESCRIPTION"], &rows)
             );
+            Ok(0)
+        }
+        Command::Compare {
+            sweep: args,
+            format,
+            out,
+        } => {
+            let sweep = args.load()?;
+            if let Some(shard) = args.shard()? {
+                let part = SweepPart {
+                    kubesim_sweep_part: Purpose::Compare,
+                    kubesim_version: env!("CARGO_PKG_VERSION").to_string(),
+                    shard,
+                    sweep: sweep.info(),
+                    runs: args.run(&sweep, shard)?,
+                };
+                match out {
+                    Some(dir) => {
+                        let f = shard_file(&dir.join("compare.json"), shard);
+                        write_file(&f, &part.to_json())?;
+                        if !args.quiet {
+                            eprintln!(
+                                "slice {}/{} written to {}",
+                                shard.index,
+                                shard.count,
+                                f.display()
+                            );
+                        }
+                    }
+                    None => print!("{}", part.to_json()),
+                }
+                return Ok(0);
+            }
+            let runs = args.run(&sweep, Shard::ALL)?;
+            let c = Comparison::build(sweep.info(), runs)?;
+            write_comparison(&c, format, out.as_deref())?;
+            Ok(0)
+        }
+        Command::Baseline {
+            sweep: args,
+            output,
+        } => {
+            let sweep = args.load()?;
+            if let Some(shard) = args.shard()? {
+                let part = SweepPart {
+                    kubesim_sweep_part: Purpose::Baseline,
+                    kubesim_version: env!("CARGO_PKG_VERSION").to_string(),
+                    shard,
+                    sweep: sweep.info(),
+                    runs: args.run(&sweep, shard)?,
+                };
+                let f = shard_file(&output, shard);
+                write_file(&f, &part.to_json())?;
+                if !args.quiet {
+                    eprintln!(
+                        "slice {}/{} written to {}",
+                        shard.index,
+                        shard.count,
+                        f.display()
+                    );
+                }
+                return Ok(0);
+            }
+            let runs = args.run(&sweep, Shard::ALL)?;
+            let files: Vec<Option<PathBuf>> =
+                sweep.schedulers.iter().map(|s| s.file.clone()).collect();
+            let previous = Baseline::read(&output).ok();
+            let b = Baseline::build(&sweep.info(), &runs, &files, &output, previous.as_ref())?;
+            write_file(&output, &b.to_json())?;
+            if !args.quiet {
+                println!(
+                    "baseline written to {} ({} runs)",
+                    output.display(),
+                    runs.len()
+                );
+            }
+            Ok(0)
+        }
+        Command::Check {
+            baseline,
+            update,
+            jobs: j,
+            quiet,
+        } => {
+            let b = Baseline::read(&baseline)?;
+            let total = b.scenarios.len() * b.schedulers.len() * b.seeds as usize;
+            let bar = progress(total as u64, quiet);
+            let report = kubesim::check::check(&b, &baseline, jobs(j), update, &|| bar.inc(1));
+            bar.finish_and_clear();
+            let report = report?;
+            if let Some(new) = &report.updated {
+                write_file(&baseline, &new.to_json())?;
+            }
+            if quiet {
+                // The verdict alone, and the table when it failed.
+                if report.failed {
+                    print!("{}", report.text);
+                } else if let Some(last) = report.text.lines().last() {
+                    println!("{last}");
+                }
+            } else {
+                print!("{}", report.text);
+            }
+            Ok(if report.failed { 1 } else { 0 })
+        }
+        Command::Merge {
+            parts,
+            output,
+            format,
+            out,
+        } => {
+            let parts = parts
+                .iter()
+                .map(|p| SweepPart::read(p))
+                .collect::<Result<Vec<_>, _>>()?;
+            match kubesim::check::merge(parts, output.as_deref())? {
+                Merged::Comparison(c) => match &output {
+                    Some(f) => {
+                        if let Some(dir) = &out {
+                            kubesim::report::write_comparison(&c, dir)?;
+                        }
+                        write_file(f, &c.to_json())?;
+                    }
+                    None => write_comparison(&c, format, out.as_deref())?,
+                },
+                Merged::Baseline(b) => {
+                    let f = output.ok_or_else(|| {
+                        Error::Usage("merging baseline slices needs -o FILE".into())
+                    })?;
+                    write_file(&f, &b.to_json())?;
+                }
+            }
             Ok(0)
         }
     }

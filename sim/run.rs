@@ -511,6 +511,7 @@ impl Sim<'_> {
             ignored_objects: self.scenario.ignored.clone(),
             notes: self.scenario.notes.clone(),
             timeseries: self.recorder.samples.clone(),
+            series: self.recorder.series.clone(),
         }
     }
 }

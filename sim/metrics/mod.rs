@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{Time, seconds};
-use crate::model::{PodPhase, Resources, World};
+use crate::model::{Meta, PodId, PodPhase, Resources, World};
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct PodCounts {
@@ -142,6 +142,34 @@ pub struct Sample {
     pub nodes_used: u64,
     pub cpu_allocation: f64,
     pub memory_allocation: f64,
+    /// Ready pods per workload, in the order of [`Series::workloads`] (a
+    /// workload created later than this sample has no entry yet).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ready: Vec<i64>,
+    /// Ready endpoints per Service, in the order of [`Series::services`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints_ready: Vec<u64>,
+    /// Requested/allocatable cpu per node, in the order of [`Series::nodes`]
+    /// (the first [`MAX_NODE_SERIES`] nodes only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub node_cpu: Vec<f64>,
+}
+
+/// Nodes beyond this many get no per-node time series (the heat map would be unreadable
+/// and report.json large).
+pub const MAX_NODE_SERIES: usize = 200;
+
+/// What the per-entity vectors of each [`Sample`] refer to.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Series {
+    /// `kind/namespace/name`, in order of first appearance.
+    pub workloads: Vec<String>,
+    /// `namespace/name`.
+    pub services: Vec<String>,
+    /// Node names in id order.
+    pub nodes: Vec<String>,
+    /// All nodes that existed, when more than [`Series::nodes`].
+    pub nodes_total: usize,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -168,6 +196,9 @@ pub struct Report {
     /// Notes from loading (e.g. pods the kubelet rejected as existing state).
     pub notes: Vec<String>,
     pub timeseries: Vec<Sample>,
+    /// Names for the per-entity vectors of `timeseries`.
+    #[serde(default)]
+    pub series: Series,
 }
 
 /// Observes the run; the loop calls it after every event.
@@ -186,6 +217,9 @@ pub struct Recorder {
     mem_integral: f64,
     used_time: Time,
     pub samples: Vec<Sample>,
+    pub series: Series,
+    /// Column of each workload in `series.workloads`, by its label.
+    workload_column: std::collections::HashMap<String, usize>,
 }
 
 impl Recorder {
@@ -206,6 +240,9 @@ impl Recorder {
     }
 
     pub fn sample(&mut self, world: &World, now: Time) {
+        let ready = self.sample_workloads(world);
+        let endpoints_ready = self.sample_services(world);
+        let node_cpu = self.sample_nodes(world);
         let u = &world.used;
         self.samples.push(Sample {
             t: seconds(now),
@@ -214,7 +251,98 @@ impl Recorder {
             nodes_used: u.nodes as u64,
             cpu_allocation: ratio(u.requested.milli_cpu, u.allocatable.milli_cpu),
             memory_allocation: ratio(u.requested.memory, u.allocatable.memory),
+            ready,
+            endpoints_ready,
+            node_cpu,
         });
+    }
+
+    fn sample_workloads(&mut self, world: &World) -> Vec<i64> {
+        let mut ready = vec![0; self.series.workloads.len()];
+        let ready_of = |pods: &mut dyn Iterator<Item = &PodId>| -> i64 {
+            pods.filter(|&&p| {
+                let pod = world.pod(p);
+                pod.is_active() && pod.ready
+            })
+            .count() as i64
+        };
+        let mut found: Vec<(String, i64)> = Vec::new();
+        for d in world.deployments.iter().filter(|d| !d.deleted) {
+            let n = d
+                .replicasets
+                .iter()
+                .map(|rs| ready_of(&mut world.replicasets[rs.idx()].pods.iter()))
+                .sum();
+            found.push((workload_label("deployment", &d.meta), n));
+        }
+        for r in world
+            .replicasets
+            .iter()
+            .filter(|r| !r.deleted && r.owner.is_none())
+        {
+            found.push((
+                workload_label("replicaset", &r.meta),
+                ready_of(&mut r.pods.iter()),
+            ));
+        }
+        for s in world.statefulsets.iter().filter(|s| !s.deleted) {
+            let n = ready_of(&mut s.pods.iter().flatten());
+            found.push((workload_label("statefulset", &s.meta), n));
+        }
+        for d in world.daemonsets.iter().filter(|d| !d.deleted) {
+            found.push((
+                workload_label("daemonset", &d.meta),
+                ready_of(&mut d.pods.iter()),
+            ));
+        }
+        for j in world.jobs.iter().filter(|j| !j.deleted) {
+            found.push((workload_label("job", &j.meta), ready_of(&mut j.pods.iter())));
+        }
+        for (label, n) in found {
+            let col = match self.workload_column.get(&label) {
+                Some(&c) => c,
+                None => {
+                    self.series.workloads.push(label.clone());
+                    self.workload_column
+                        .insert(label, self.series.workloads.len() - 1);
+                    ready.push(0);
+                    self.series.workloads.len() - 1
+                }
+            };
+            ready[col] = n;
+        }
+        ready
+    }
+
+    fn sample_services(&mut self, world: &World) -> Vec<u64> {
+        for s in &world.services[self.series.services.len()..] {
+            self.series
+                .services
+                .push(format!("{}/{}", s.meta.namespace, s.meta.name));
+        }
+        world
+            .services
+            .iter()
+            .map(|s| s.endpoints.len() as u64)
+            .collect()
+    }
+
+    fn sample_nodes(&mut self, world: &World) -> Vec<f64> {
+        self.series.nodes_total = world.nodes.len();
+        let n = world.nodes.len().min(MAX_NODE_SERIES);
+        for node in &world.nodes[self.series.nodes.len()..n] {
+            self.series.nodes.push(node.name.clone());
+        }
+        world.nodes[..n]
+            .iter()
+            .map(|node| {
+                if node.deleted {
+                    0.0
+                } else {
+                    round6(ratio(node.requested.milli_cpu, node.allocatable.milli_cpu))
+                }
+            })
+            .collect()
     }
 
     pub fn allocation(&self) -> Allocation {
@@ -227,6 +355,10 @@ impl Recorder {
             memory: round6(self.mem_integral / t),
         }
     }
+}
+
+fn workload_label(kind: &str, meta: &Meta) -> String {
+    format!("{kind}/{}/{}", meta.namespace, meta.name)
 }
 
 fn ratio(a: i64, b: i64) -> f64 {

@@ -1,8 +1,15 @@
-//! Presenting a [`Report`]: a kubectl-like terminal summary and `report.json`.
+//! Presenting a [`Report`]: a kubectl-like terminal summary and `report.json`;
+//! the time series as CSV ([`csv`]), plots ([`plots`]) and one HTML page
+//! ([`html`]); and the files of a policy comparison ([`write_comparison`]).
+
+pub mod csv;
+pub mod html;
+pub mod plots;
 
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::compare::Comparison;
 use crate::error::Error;
 use crate::metrics::Report;
 
@@ -350,6 +357,27 @@ pub fn write_out(r: &Report, dir: &Path) -> Result<(), Error> {
     };
     std::fs::create_dir_all(dir).map_err(io)?;
     std::fs::write(dir.join("report.json"), to_json(r)).map_err(io)?;
+    std::fs::write(dir.join("timeseries.csv"), csv::timeseries(r)).map_err(io)?;
+    let figures = plots::run_plots(r);
+    plots::write_all(&figures, dir)?;
+    std::fs::write(dir.join("report.html"), html::run_page(r, &figures)).map_err(io)?;
+    Ok(())
+}
+
+/// Write a comparison's files into `dir`: compare.json, summary.csv, runs.csv,
+/// the bar charts (SVG and PNG) and compare.html.
+pub fn write_comparison(c: &Comparison, dir: &Path) -> Result<(), Error> {
+    let io = |e: std::io::Error| Error::Io {
+        path: dir.display().to_string(),
+        message: e.to_string(),
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    std::fs::write(dir.join("compare.json"), c.to_json()).map_err(io)?;
+    std::fs::write(dir.join("summary.csv"), c.summary_csv()).map_err(io)?;
+    std::fs::write(dir.join("runs.csv"), c.runs_csv()).map_err(io)?;
+    let figures = plots::compare_plots(c);
+    plots::write_all(&figures, dir)?;
+    std::fs::write(dir.join("compare.html"), html::compare_page(c, &figures)).map_err(io)?;
     Ok(())
 }
 

@@ -22,6 +22,7 @@ fn summary(r: &kubesim::metrics::Report) -> serde_json::Value {
         "wall_seconds",
         "events_per_second",
         "timeseries",
+        "series",
         "kubesim_version",
         "scenario_hash",
     ] {

@@ -4,6 +4,7 @@
 mod bad_input;
 mod golden;
 mod props;
+mod sweep;
 mod tidy;
 
 use std::path::{Path, PathBuf};
