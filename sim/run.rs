@@ -989,7 +989,10 @@ impl Sim<'_> {
         let running: Vec<&Resources> = w
             .pods
             .iter()
-            .filter(|p| !p.deleted && p.node.is_some())
+            .filter(|p| {
+                // DaemonSet pods follow the nodes; they do not decide how many are needed.
+                !p.deleted && p.node.is_some() && !matches!(p.owner, Some(Owner::DaemonSet(_)))
+            })
             .map(|p| &w.specs[p.spec.idx()].requests)
             .collect();
         let caps: Vec<&Resources> = w.live_nodes().map(|(_, n)| &n.allocatable).collect();

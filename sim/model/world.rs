@@ -50,6 +50,9 @@ pub struct World {
     /// Nodes holding at least one pod, and their summed allocatable and requests
     /// (for time-weighted allocation metrics without a scan per event).
     pub used: UsedTotals,
+    /// Per node, the bound pods not owned by a DaemonSet: a node holding only
+    /// DaemonSet pods counts as empty (as cluster-autoscaler sees it).
+    pub workload_pods: Vec<u32>,
     pub changes: Vec<Change>,
 }
 
@@ -183,17 +186,28 @@ impl World {
         p.node = Some(node);
         p.scheduled_at = Some(now);
         p.nominated_node = None;
+        let daemon = matches!(p.owner, Some(Owner::DaemonSet(_)));
         let spec = &self.specs[p.spec.idx()];
         let n = &mut self.nodes[node.idx()];
-        if n.pods.is_empty() {
-            self.used.nodes += 1;
-            self.used.allocatable.add(&n.allocatable);
+        if self.workload_pods.len() <= node.idx() {
+            self.workload_pods.resize(node.idx() + 1, 0);
+        }
+        let wp = &mut self.workload_pods[node.idx()];
+        if !daemon {
+            *wp += 1;
         }
         n.requested.add(&spec.requests);
         n.nonzero_requested.0 += spec.nonzero_milli_cpu;
         n.nonzero_requested.1 += spec.nonzero_memory;
         n.pods.push(pod);
-        self.used.requested.add(&spec.requests);
+        if !daemon && *wp == 1 {
+            // The node just became used: it brings its allocatable and every request on it.
+            self.used.nodes += 1;
+            self.used.allocatable.add(&n.allocatable);
+            self.used.requested.add(&n.requested);
+        } else if *wp > 0 {
+            self.used.requested.add(&spec.requests);
+        }
         self.changes.push(Change::PodUpdated(pod));
     }
 
@@ -207,6 +221,7 @@ impl World {
         p.phase = phase;
         if phase.is_terminal() {
             p.ready = false;
+            self.release(pod);
         }
         self.changes.push(Change::PodUpdated(pod));
     }
@@ -231,6 +246,36 @@ impl World {
         self.changes.push(Change::PodDeleting(pod));
     }
 
+    /// Free what a pod holds on its node: its requests leave the running totals
+    /// and it leaves the node's pod list. Done when the pod ends (Succeeded or
+    /// Failed: the kubelet and the scheduler stop counting it, though the API
+    /// object stays) or, for a pod still running, when it is removed.
+    fn release(&mut self, pod: PodId) {
+        let p = &self.pods[pod.idx()];
+        if let Some(node) = p.node {
+            let spec = &self.specs[p.spec.idx()];
+            let n = &mut self.nodes[node.idx()];
+            n.requested.sub(&spec.requests);
+            n.nonzero_requested.0 -= spec.nonzero_milli_cpu;
+            n.nonzero_requested.1 -= spec.nonzero_memory;
+            if let Some(i) = n.pods.iter().position(|&q| q == pod) {
+                n.pods.remove(i);
+            }
+            let wp = &mut self.workload_pods[node.idx()];
+            if *wp > 0 {
+                self.used.requested.sub(&spec.requests);
+            }
+            if !matches!(p.owner, Some(Owner::DaemonSet(_))) {
+                *wp -= 1;
+                if *wp == 0 {
+                    self.used.nodes -= 1;
+                    self.used.allocatable.sub(&n.allocatable);
+                    self.used.requested.sub(&n.requested);
+                }
+            }
+        }
+    }
+
     /// Remove the pod from the API server: frees its node's resources and drops
     /// it from every index. The arena slot stays as a tombstone.
     pub fn remove_pod(&mut self, pod: PodId) {
@@ -243,21 +288,11 @@ impl World {
         self.phase_counts[p.phase as usize] -= 1;
         self.pod_by_key
             .remove(&(p.namespace.clone(), p.name.clone()));
-        if let Some(node) = p.node {
-            let spec = &self.specs[p.spec.idx()];
-            let n = &mut self.nodes[node.idx()];
-            n.requested.sub(&spec.requests);
-            n.nonzero_requested.0 -= spec.nonzero_milli_cpu;
-            n.nonzero_requested.1 -= spec.nonzero_memory;
-            if let Some(i) = n.pods.iter().position(|&q| q == pod) {
-                n.pods.remove(i);
-            }
-            self.used.requested.sub(&spec.requests);
-            if n.pods.is_empty() {
-                self.used.nodes -= 1;
-                self.used.allocatable.sub(&n.allocatable);
-            }
+        let terminal = p.phase.is_terminal();
+        if !terminal {
+            self.release(pod);
         }
+        let p = &self.pods[pod.idx()];
         let owner = p.owner;
         match owner {
             Some(Owner::ReplicaSet(rs)) => self.replicasets[rs.idx()].pods.retain(|&q| q != pod),
@@ -301,7 +336,7 @@ impl World {
                 continue;
             }
             counts[p.phase as usize] += 1;
-            if let Some(n) = p.node {
+            if let Some(n) = p.node.filter(|_| !p.phase.is_terminal()) {
                 requested[n.idx()].add(&self.specs[p.spec.idx()].requests);
                 if !self.nodes[n.idx()].pods.contains(&PodId(i as u32)) {
                     return Err(format!(
@@ -324,7 +359,11 @@ impl World {
         }
         let mut used = UsedTotals::default();
         for n in &self.nodes {
-            if !n.pods.is_empty() {
+            let workload = n.pods.iter().any(|&q| {
+                let p = &self.pods[q.idx()];
+                !p.deleted && !p.phase.is_terminal() && !matches!(p.owner, Some(Owner::DaemonSet(_)))
+            });
+            if workload {
                 used.nodes += 1;
                 used.allocatable.add(&n.allocatable);
                 used.requested.add(&n.requested);

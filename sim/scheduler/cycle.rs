@@ -11,7 +11,7 @@
 //! not deterministic; here nodes are examined one after another from the start
 //! index, which is what one worker would do.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rand::RngExt;
 
@@ -137,6 +137,9 @@ pub struct Buffers {
     totals: Vec<i64>,
     pub added: Vec<PodId>,
     pub requested: Resources,
+    /// The PreFilter result: only these nodes are filtered (snapshot order),
+    /// with the names of the plugins that restricted them.
+    pub subset: Option<(Vec<NodeId>, Vec<&'static str>)>,
 }
 
 /// Pods nominated to each node (status.nominatedNodeName), maintained by the scheduler.
@@ -151,6 +154,8 @@ pub struct Cycle<'a> {
     pub version: KubeVersion,
     pub nodes: &'a [NodeId],
     pub nominated: &'a Nominated,
+    pub pods_with_affinity: &'a BTreeSet<PodId>,
+    pub labels: &'a crate::scheduler::label_index::LabelIndex,
 }
 
 impl<'a> Cycle<'a> {
@@ -162,6 +167,8 @@ impl<'a> Cycle<'a> {
             nodes: self.nodes,
             version: self.version,
             now: self.now,
+            pods_with_affinity: self.pods_with_affinity,
+            labels: self.labels,
         }
     }
 
@@ -268,14 +275,49 @@ impl<'a> Cycle<'a> {
         bufs.states.resize_with(n, State::default);
         bufs.skip_filter.clear();
         bufs.skip_filter.resize(n, false);
+        bufs.subset = None;
+        let mut names: Option<Vec<String>> = None;
+        let mut restricting: Vec<&'static str> = Vec::new();
         for &i in &self.profile.pre_filter {
             let p = self.profile.plugins[i].as_pre_filter().unwrap();
             let s = p.pre_filter(cx, &mut bufs.states[i]);
             match s.code {
                 Code::Success => {}
-                Code::Skip => bufs.skip_filter[i] = true,
+                Code::Skip => {
+                    bufs.skip_filter[i] = true;
+                    continue;
+                }
                 _ => return Err((s, i)),
             }
+            if let Some(set) = p.node_names(cx, &bufs.states[i]) {
+                restricting.push(self.profile.plugin_name(i));
+                names = Some(match names {
+                    None => set,
+                    Some(prev) => prev.into_iter().filter(|n| set.contains(n)).collect(),
+                });
+                if names.as_ref().is_some_and(|n| n.is_empty()) {
+                    let msg = if restricting.len() == 1 {
+                        format!("node(s) didn't satisfy plugin {}", restricting[0])
+                    } else {
+                        format!(
+                            "node(s) didn't satisfy plugin(s) [{}] simultaneously",
+                            restricting.join(" ")
+                        )
+                    };
+                    return Err((Status::unresolvable(msg), i));
+                }
+            }
+        }
+        if let Some(names) = names {
+            let world = self.world;
+            let subset = self
+                .nodes
+                .iter()
+                .copied()
+                .filter(|&n| names.iter().any(|x| *x == world.node(n).name))
+                .collect();
+            restricting.sort();
+            bufs.subset = Some((subset, restricting));
         }
         Ok(())
     }
@@ -314,12 +356,25 @@ impl<'a> Cycle<'a> {
             totals,
             added,
             requested,
+            subset,
         } = bufs;
+        // Nodes outside a PreFilter result are unresolvable, without filtering.
+        let candidates: &[NodeId] = match subset {
+            Some((nodes, plugins)) => {
+                diag.absent = Some(Status::unresolvable(format!(
+                    "node(s) didn't satisfy plugin(s) [{}]",
+                    plugins.join(" ")
+                )));
+                nodes
+            }
+            None => self.nodes,
+        };
+        let num_candidates = candidates.len();
 
         // A nominated node is tried first; if it passes, it is the only candidate.
         let pod = self.world.pod(self.pod);
         if let Some(nn) = pod.nominated_node
-            && self.nodes.contains(&nn)
+            && candidates.contains(&nn)
         {
             let (s, _) = self.filter_node(&cx, states, skip_filter, nn, &[], added, requested);
             if s.is_success() {
@@ -333,16 +388,17 @@ impl<'a> Cycle<'a> {
             }
         }
 
-        let mut num_to_find =
-            num_feasible_nodes_to_find(self.profile.percentage_of_nodes_to_score, num_all as i32)
-                as usize;
+        let mut num_to_find = num_feasible_nodes_to_find(
+            self.profile.percentage_of_nodes_to_score,
+            num_candidates as i32,
+        ) as usize;
         if self.profile.score.is_empty() {
             num_to_find = 1;
         }
         feasible.clear();
         let mut processed = 0;
-        for i in 0..num_all {
-            let node = self.nodes[(*start + i) % num_all];
+        for i in 0..num_candidates {
+            let node = candidates[(*start + i) % num_candidates];
             processed += 1;
             let (s, by) = self.filter_node(&cx, states, skip_filter, node, &[], added, requested);
             if s.is_success() {
@@ -363,7 +419,7 @@ impl<'a> Cycle<'a> {
         if let Some(r) = record.as_deref_mut() {
             r.num_to_find = num_to_find;
             r.evaluated = (0..processed)
-                .map(|i| self.nodes[(*start + i) % num_all])
+                .map(|i| candidates[(*start + i) % num_candidates])
                 .collect();
         }
         *start = (*start + processed) % num_all;

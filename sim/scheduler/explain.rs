@@ -127,6 +127,14 @@ pub fn explain(
                 }
             }
         }
+        if let Some((subset, plugins)) = &b.subset
+            && !subset.contains(&n)
+        {
+            reasons = vec![format!(
+                "node(s) didn't satisfy plugin(s) [{}]",
+                plugins.join(" ")
+            )];
+        }
         let mut scores = BTreeMap::new();
         let mut total = None;
         if let Some(j) = record.feasible.iter().position(|&f| f == n)

@@ -12,6 +12,7 @@
 
 use std::any::Any;
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 
 use crate::engine::Time;
 use crate::model::{KubeVersion, Node, PodSpec, Resources, World};
@@ -86,6 +87,12 @@ pub struct CycleContext<'a> {
     pub nodes: &'a [NodeId],
     pub version: KubeVersion,
     pub now: Time,
+    /// Bound pods whose spec has pod affinity or anti-affinity terms (upstream
+    /// `NodeInfo.PodsWithAffinity`), so that InterPodAffinity need not visit
+    /// every pod for a pod without terms of its own.
+    pub pods_with_affinity: &'a BTreeSet<PodId>,
+    /// Bound pods by namespace and label, to count a selector's pods quickly.
+    pub labels: &'a crate::scheduler::label_index::LabelIndex,
 }
 
 impl CycleContext<'_> {
@@ -184,6 +191,12 @@ pub trait Plugin: Send + Sync {
 /// rejection marks every node; `Skip` turns this plugin's Filter off for the pod.
 pub trait PreFilterPlugin {
     fn pre_filter(&self, cx: &CycleContext, state: &mut State) -> Status;
+    /// `PreFilterResult.NodeNames`: after a successful PreFilter, the only nodes
+    /// that can fit (`None`: all of them). The framework intersects the sets of
+    /// all plugins and filters only those nodes.
+    fn node_names(&self, _cx: &CycleContext, _state: &State) -> Option<Vec<String>> {
+        None
+    }
 }
 
 /// Filter: can the pod run on this node?

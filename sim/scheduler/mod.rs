@@ -19,13 +19,14 @@ pub mod config;
 pub mod cycle;
 pub mod explain;
 pub mod framework;
+pub mod label_index;
 pub mod node_tree;
 pub mod plugins;
 pub mod preemption;
 pub mod profiles;
 pub mod queue;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use crate::engine::{SimRng, Time, rng_stream};
@@ -37,7 +38,7 @@ use crate::model::{Change, KubeVersion, NodeId, PodId, Resources, World};
 use cycle::{Buffers, Cycle, Decision, Nominated};
 pub use explain::Explanation;
 use node_tree::NodeTree;
-use profiles::Profile;
+pub use profiles::Profile;
 use queue::SchedulingQueue;
 
 /// The result of one scheduling cycle.
@@ -82,6 +83,8 @@ pub struct Scheduler {
     seen_nodes: HashMap<NodeId, NodeSeen>,
     nominated: Nominated,
     nominated_of: HashMap<PodId, NodeId>,
+    pods_with_affinity: BTreeSet<PodId>,
+    labels: label_index::LabelIndex,
     bufs: Buffers,
     attempts: u64,
     initialized: bool,
@@ -122,21 +125,41 @@ impl Scheduler {
             }
             return Err(Error::Usage(msg));
         };
-        Ok(Scheduler {
-            name: spec.to_string(),
+        let mut s = Scheduler::from_profiles(spec, profiles, version, seed);
+        s.queue.initial_backoff = backoff.0;
+        s.queue.max_backoff = backoff.1;
+        Ok(s)
+    }
+
+    /// A scheduler running profiles built by the caller (policies defined
+    /// outside kubesim; see EXTENDING.md), with upstream's default backoff.
+    pub fn from_profiles(
+        name: &str,
+        profiles: Vec<Profile>,
+        version: KubeVersion,
+        seed: u64,
+    ) -> Scheduler {
+        Scheduler {
+            name: name.to_string(),
             version,
             profiles,
-            queue: SchedulingQueue::new(backoff.0, backoff.1, version.at_least(33)),
+            queue: SchedulingQueue::new(
+                queue::DEFAULT_INITIAL_BACKOFF,
+                queue::DEFAULT_MAX_BACKOFF,
+                version.at_least(33),
+            ),
             rng: rng_stream(seed, "scheduler"),
             next_start: 0,
             tree: NodeTree::default(),
             seen_nodes: HashMap::new(),
             nominated: Nominated::new(),
             nominated_of: HashMap::new(),
+            pods_with_affinity: BTreeSet::new(),
+            labels: label_index::LabelIndex::default(),
             bufs: Buffers::default(),
             attempts: 0,
             initialized: false,
-        })
+        }
     }
 
     /// Short names and one-line descriptions of the built-in profiles.
@@ -200,6 +223,17 @@ impl Scheduler {
     }
 
     fn pod_changed(&mut self, world: &World, pod: PodId, now: Time) {
+        self.labels.update(world, pod);
+        let p = world.pod(pod);
+        let spec = world.pod_spec(pod);
+        if !p.deleted
+            && p.node.is_some()
+            && (!spec.pod_affinity.is_empty() || !spec.pod_anti_affinity.is_empty())
+        {
+            self.pods_with_affinity.insert(pod);
+        } else {
+            self.pods_with_affinity.remove(&pod);
+        }
         if Self::is_pending(world, pod) {
             self.set_nomination(pod, world.pod(pod).nominated_node);
             let spec = world.pod_spec(pod);
@@ -319,9 +353,8 @@ impl Scheduler {
                 preemption: None,
             };
         }
-        if !self.queue.contains(pod) {
-            self.queue.add(pod, spec.priority, now);
-            self.queue.pop(now);
+        if !self.queue.in_flight(pod) {
+            self.queue.take(pod, spec.priority, now);
         }
         let nodes = self.tree.list();
         let cycle = Cycle {
@@ -332,6 +365,8 @@ impl Scheduler {
             version: self.version,
             nodes,
             nominated: &self.nominated,
+            pods_with_affinity: &self.pods_with_affinity,
+            labels: &self.labels,
         };
         match cycle.schedule(&mut self.rng, &mut self.next_start, &mut self.bufs, None) {
             Decision::Bind(n) => {
@@ -381,6 +416,25 @@ impl Scheduler {
                 }
             }
         }
+        let mut with_affinity = self.pods_with_affinity.clone();
+        if !self.initialized {
+            with_affinity = (0..world.pods.len() as u32)
+                .map(PodId)
+                .filter(|&p| {
+                    let (q, s) = (world.pod(p), world.pod_spec(p));
+                    !q.deleted
+                        && q.node.is_some()
+                        && (!s.pod_affinity.is_empty() || !s.pod_anti_affinity.is_empty())
+                })
+                .collect();
+        }
+        let built;
+        let labels = if self.initialized {
+            &self.labels
+        } else {
+            built = label_index::LabelIndex::build(world);
+            &built
+        };
         let cycle = Cycle {
             profile: &self.profiles[pi],
             world,
@@ -389,6 +443,8 @@ impl Scheduler {
             version: self.version,
             nodes: &nodes,
             nominated: &nominated,
+            pods_with_affinity: &with_affinity,
+            labels,
         };
         explain::explain(&cycle, &self.name, self.rng.clone(), self.next_start)
     }

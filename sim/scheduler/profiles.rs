@@ -201,6 +201,43 @@ impl Profile {
         Ok(p)
     }
 
+    /// A profile from plugin values, for policies defined outside kubesim: each
+    /// plugin is enabled at every extension point it implements, in the order
+    /// given; a weight of 0 keeps it out of scoring. DefaultPreemption is on.
+    pub fn with_plugins(
+        scheduler_name: &str,
+        plugins: Vec<(Box<dyn Plugin>, i64)>,
+        percentage_of_nodes_to_score: Option<i32>,
+    ) -> Profile {
+        let mut p = Profile {
+            scheduler_name: scheduler_name.to_string(),
+            plugins: Vec::new(),
+            pre_filter: Vec::new(),
+            filter: Vec::new(),
+            pre_score: Vec::new(),
+            score: Vec::new(),
+            preemption: Some(PreemptionArgs::default()),
+            dynamic_resources: false,
+            percentage_of_nodes_to_score,
+        };
+        for (i, (plugin, weight)) in plugins.into_iter().enumerate() {
+            if plugin.as_pre_filter().is_some() {
+                p.pre_filter.push(i);
+            }
+            if plugin.as_filter().is_some() {
+                p.filter.push(i);
+            }
+            if weight > 0 && plugin.as_score().is_some() {
+                if plugin.as_pre_score().is_some() {
+                    p.pre_score.push(i);
+                }
+                p.score.push((i, weight));
+            }
+            p.plugins.push(plugin);
+        }
+        p
+    }
+
     pub fn plugin_name(&self, i: usize) -> &'static str {
         self.plugins[i].name()
     }

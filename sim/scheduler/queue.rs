@@ -272,6 +272,23 @@ impl SchedulingQueue {
         Some(pod)
     }
 
+    /// Take a specific pod out of the queues (in flight), counting an attempt;
+    /// for a cycle the caller starts without `pop`. Adds the pod if unknown.
+    pub fn take(&mut self, pod: PodId, priority: i32, now: Time) {
+        self.add(pod, priority, now);
+        self.unlink(pod);
+        let e = self.entries.get_mut(&pod).unwrap();
+        e.attempts += 1;
+        e.place = Place::InFlight;
+    }
+
+    /// Whether the pod is in flight (popped, its cycle not finished).
+    pub fn in_flight(&self, pod: PodId) -> bool {
+        self.entries
+            .get(&pod)
+            .is_some_and(|e| e.place == Place::InFlight)
+    }
+
     /// Attempts so far for a queued pod.
     pub fn attempts_of(&self, pod: PodId) -> u32 {
         self.entries.get(&pod).map_or(0, |e| e.attempts)

@@ -46,6 +46,39 @@ pub fn term_matches(term: &PodAffinityTerm, owner_ns: &str, ns: &str, labels: &L
 
 type Pairs = HashMap<(String, String), i64>;
 
+/// Bound pods that may match `term` (a superset, id order), through the label
+/// index; `None` when the term cannot be narrowed (a namespace selector, or a
+/// selector without an `In` requirement).
+fn term_candidates(
+    cx: &CycleContext,
+    term: &PodAffinityTerm,
+    owner_ns: &str,
+) -> Option<Vec<PodId>> {
+    if term.namespace_selector.is_some() {
+        return None;
+    }
+    let Some(sel) = &term.selector else {
+        return Some(Vec::new());
+    };
+    let mut out = Vec::new();
+    if term.namespaces.is_empty() {
+        out = cx.labels.candidates(owner_ns, sel)?;
+    } else {
+        for ns in &term.namespaces {
+            out.extend(cx.labels.candidates(ns, sel)?);
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+    Some(out)
+}
+
+/// The node of a bound pod, if it is a live node.
+fn live_node(world: &World, p: PodId) -> Option<&Node> {
+    let n = world.node(world.pod(p).node?);
+    (!n.deleted).then_some(n)
+}
+
 fn update(m: &mut Pairs, node: &Node, key: &str, v: i64) {
     if let Some(val) = node.labels.get(key) {
         *m.entry((key.to_string(), val.clone())).or_insert(0) += v;
@@ -94,29 +127,89 @@ impl PreFilterPlugin for InterPodAffinity {
         let (ns, labels) = pod_ns_labels(world, cx.pod);
         let req_aff = &cx.spec.pod_affinity.required;
         let req_anti = &cx.spec.pod_anti_affinity.required;
-        for &nid in cx.nodes {
-            let node = world.node(nid);
-            for &p in &node.pods {
-                let q = world.pod(p);
-                let qs = world.spec(q.spec);
-                for t in &qs.pod_anti_affinity.required {
-                    if term_matches(t, &q.namespace, ns, labels) {
-                        update(&mut s.existing_anti, node, &t.topology_key, 1);
+        let visit = |s: &mut AffinityState, node: &Node, p: PodId| {
+            let q = world.pod(p);
+            let qs = world.spec(q.spec);
+            for t in &qs.pod_anti_affinity.required {
+                if term_matches(t, &q.namespace, ns, labels) {
+                    update(&mut s.existing_anti, node, &t.topology_key, 1);
+                }
+            }
+            if req_aff.is_empty() && req_anti.is_empty() {
+                return;
+            }
+            let (qns, ql) = (&q.namespace, &qs.labels);
+            if !req_aff.is_empty() && req_aff.iter().all(|t| term_matches(t, ns, qns, ql)) {
+                for t in req_aff {
+                    update(&mut s.affinity, node, &t.topology_key, 1);
+                }
+            }
+            for t in req_anti {
+                if term_matches(t, ns, qns, ql) {
+                    update(&mut s.anti_affinity, node, &t.topology_key, 1);
+                }
+            }
+        };
+        if req_aff.is_empty() && req_anti.is_empty() {
+            // Only pods with terms of their own can have required anti-affinity.
+            for &p in cx.pods_with_affinity {
+                if let Some(n) = world.pod(p).node
+                    && !world.node(n).deleted
+                {
+                    visit(s, world.node(n), p);
+                }
+            }
+        } else if let (Some(aff), Some(anti)) = (
+            req_aff
+                .first()
+                .map_or(Some(Vec::new()), |t| term_candidates(cx, t, ns)),
+            req_anti
+                .iter()
+                .map(|t| term_candidates(cx, t, ns))
+                .collect::<Option<Vec<_>>>(),
+        ) {
+            // Through the index: pods matching the first affinity term (all must
+            // match), pods matching each anti-affinity term, and pods with
+            // required anti-affinity of their own.
+            for p in aff {
+                if let Some(node) = live_node(world, p) {
+                    let q = world.pod(p);
+                    let ql = &world.spec(q.spec).labels;
+                    if req_aff
+                        .iter()
+                        .all(|t| term_matches(t, ns, &q.namespace, ql))
+                    {
+                        for t in req_aff {
+                            update(&mut s.affinity, node, &t.topology_key, 1);
+                        }
                     }
                 }
-                if req_aff.is_empty() && req_anti.is_empty() {
-                    continue;
-                }
-                let (qns, ql) = (&q.namespace, &qs.labels);
-                if !req_aff.is_empty() && req_aff.iter().all(|t| term_matches(t, ns, qns, ql)) {
-                    for t in req_aff {
-                        update(&mut s.affinity, node, &t.topology_key, 1);
+            }
+            for (t, cands) in req_anti.iter().zip(anti) {
+                for p in cands {
+                    if let Some(node) = live_node(world, p) {
+                        let q = world.pod(p);
+                        if term_matches(t, ns, &q.namespace, &world.spec(q.spec).labels) {
+                            update(&mut s.anti_affinity, node, &t.topology_key, 1);
+                        }
                     }
                 }
-                for t in req_anti {
-                    if term_matches(t, ns, qns, ql) {
-                        update(&mut s.anti_affinity, node, &t.topology_key, 1);
+            }
+            for &p in cx.pods_with_affinity {
+                if let Some(node) = live_node(world, p) {
+                    let q = world.pod(p);
+                    for t in &world.spec(q.spec).pod_anti_affinity.required {
+                        if term_matches(t, &q.namespace, ns, labels) {
+                            update(&mut s.existing_anti, node, &t.topology_key, 1);
+                        }
                     }
+                }
+            }
+        } else {
+            for &nid in cx.nodes {
+                let node = world.node(nid);
+                for &p in &node.pods {
+                    visit(s, node, p);
                 }
             }
         }
@@ -263,28 +356,82 @@ impl PreScorePlugin for InterPodAffinity {
                     .or_insert(0) += v;
             }
         };
-        for &nid in cx.nodes {
-            let node = world.node(nid);
-            if node.labels.is_empty() {
-                continue;
+        let mut visit = |node: &Node, p: PodId| {
+            let q = world.pod(p);
+            let qs = world.spec(q.spec);
+            for (w, t) in pref_aff {
+                if term_matches(t, ns, &q.namespace, &qs.labels) {
+                    add(&t.topology_key, node, i64::from(*w));
+                }
             }
-            for &p in &node.pods {
-                let q = world.pod(p);
-                let qs = world.spec(q.spec);
-                let has_affinity = !qs.pod_affinity.is_empty() || !qs.pod_anti_affinity.is_empty();
-                if !has_constraints && !has_affinity {
+            for (w, t) in pref_anti {
+                if term_matches(t, ns, &q.namespace, &qs.labels) {
+                    add(&t.topology_key, node, -i64::from(*w));
+                }
+            }
+            if self.hard_pod_affinity_weight > 0 {
+                for t in &qs.pod_affinity.required {
+                    if term_matches(t, &q.namespace, ns, labels) {
+                        add(&t.topology_key, node, self.hard_pod_affinity_weight);
+                    }
+                }
+            }
+            for (w, t) in &qs.pod_affinity.preferred {
+                if term_matches(t, &q.namespace, ns, labels) {
+                    add(&t.topology_key, node, i64::from(*w));
+                }
+            }
+            for (w, t) in &qs.pod_anti_affinity.preferred {
+                if term_matches(t, &q.namespace, ns, labels) {
+                    add(&t.topology_key, node, -i64::from(*w));
+                }
+            }
+        };
+        let indexed: Option<Vec<Vec<PodId>>> = pref_aff
+            .iter()
+            .chain(pref_anti.iter())
+            .map(|(_, t)| term_candidates(cx, t, ns))
+            .collect();
+        if has_constraints && indexed.is_none() {
+            for &nid in cx.nodes {
+                let node = world.node(nid);
+                if node.labels.is_empty() {
                     continue;
                 }
-                for (w, t) in pref_aff {
-                    if term_matches(t, ns, &q.namespace, &qs.labels) {
-                        add(&t.topology_key, node, i64::from(*w));
+                for &p in &node.pods {
+                    visit(node, p);
+                }
+            }
+        } else if has_constraints {
+            // The incoming pod's terms over their candidates, then the terms of
+            // pods with affinity over the incoming pod.
+            let cands = indexed.unwrap();
+            let terms = pref_aff
+                .iter()
+                .map(|(w, t)| (i64::from(*w), t))
+                .chain(pref_anti.iter().map(|(w, t)| (-i64::from(*w), t)));
+            for ((w, t), pods) in terms.zip(cands) {
+                for p in pods {
+                    let Some(node) = live_node(world, p) else {
+                        continue;
+                    };
+                    let q = world.pod(p);
+                    if !node.labels.is_empty()
+                        && term_matches(t, ns, &q.namespace, &world.spec(q.spec).labels)
+                    {
+                        add(&t.topology_key, node, w);
                     }
                 }
-                for (w, t) in pref_anti {
-                    if term_matches(t, ns, &q.namespace, &qs.labels) {
-                        add(&t.topology_key, node, -i64::from(*w));
-                    }
+            }
+            for &p in cx.pods_with_affinity {
+                let Some(node) = live_node(world, p) else {
+                    continue;
+                };
+                if node.labels.is_empty() {
+                    continue;
                 }
+                let q = world.pod(p);
+                let qs = world.spec(q.spec);
                 if self.hard_pod_affinity_weight > 0 {
                     for t in &qs.pod_affinity.required {
                         if term_matches(t, &q.namespace, ns, labels) {
@@ -301,6 +448,16 @@ impl PreScorePlugin for InterPodAffinity {
                     if term_matches(t, &q.namespace, ns, labels) {
                         add(&t.topology_key, node, -i64::from(*w));
                     }
+                }
+            }
+        } else {
+            // Without preferred terms of its own, only pods with affinity terms score.
+            for &p in cx.pods_with_affinity {
+                if let Some(n) = world.pod(p).node
+                    && !world.node(n).deleted
+                    && !world.node(n).labels.is_empty()
+                {
+                    visit(world.node(n), p);
                 }
             }
         }

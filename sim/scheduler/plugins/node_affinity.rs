@@ -18,6 +18,9 @@ impl Plugin for NodeAffinity {
     fn name(&self) -> &'static str {
         NAME
     }
+    fn as_pre_filter(&self) -> Option<&dyn PreFilterPlugin> {
+        Some(self)
+    }
     fn as_filter(&self) -> Option<&dyn FilterPlugin> {
         Some(self)
     }
@@ -39,6 +42,55 @@ pub fn required_matches(spec: &crate::model::PodSpec, node: &crate::model::Node)
             .required_node_affinity
             .as_ref()
             .is_none_or(|s| s.matches(&node.name, &node.labels))
+}
+
+/// `errReasonConflict`: the required terms name disjoint sets of nodes.
+pub const REASON_CONFLICT: &str = "pod affinity terms conflict";
+
+/// The node names the required terms allow through `matchFields` on
+/// `metadata.name` with `In` (ANDed within a term, ORed across terms); `None`
+/// when some term does not restrict names.
+fn required_node_names(spec: &crate::model::PodSpec) -> Option<Vec<String>> {
+    let sel = spec.required_node_affinity.as_ref()?;
+    if sel.terms.is_empty() {
+        return None;
+    }
+    let mut names: Vec<String> = Vec::new();
+    for t in &sel.terms {
+        let mut term_names: Option<Vec<String>> = None;
+        for r in &t.match_fields {
+            if r.key == crate::model::labels::NODE_NAME_FIELD
+                && r.op == crate::model::labels::Operator::In
+            {
+                term_names = Some(match term_names {
+                    None => r.values.clone(),
+                    Some(prev) => prev.into_iter().filter(|n| r.values.contains(n)).collect(),
+                });
+            }
+        }
+        let term_names = term_names?;
+        for n in term_names {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+    }
+    Some(names)
+}
+
+impl PreFilterPlugin for NodeAffinity {
+    fn pre_filter(&self, cx: &CycleContext, _: &mut State) -> Status {
+        if cx.spec.required_node_affinity.is_none() && cx.spec.node_selector.is_empty() {
+            return Status::SKIP;
+        }
+        if required_node_names(cx.spec).is_some_and(|n| n.is_empty()) {
+            return Status::unresolvable(REASON_CONFLICT);
+        }
+        Status::SUCCESS
+    }
+    fn node_names(&self, cx: &CycleContext, _: &State) -> Option<Vec<String>> {
+        required_node_names(cx.spec)
+    }
 }
 
 impl FilterPlugin for NodeAffinity {

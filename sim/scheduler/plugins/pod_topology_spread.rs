@@ -62,6 +62,8 @@ struct SpreadState {
     score_counts: Vec<HashMap<String, i64>>,
     weights: Vec<f64>,
     ignored: Vec<NodeId>,
+    /// Per constraint, by node index: the node counts toward the constraint's domains.
+    eligible: Vec<Vec<bool>>,
 }
 
 fn system_defaults() -> Vec<TopologySpreadConstraint> {
@@ -217,6 +219,47 @@ fn count_matching(
     .count() as i64
 }
 
+/// Add to `counts[domain]` the pods matching `c` on eligible nodes: through
+/// the label index when the selector has an `In` requirement, else by
+/// visiting every node's pods.
+fn count_into(
+    cx: &CycleContext,
+    c: &Constraint,
+    ns: &str,
+    eligible: &[bool],
+    counts: &mut HashMap<String, i64>,
+) {
+    let Some(sel) = &c.selector else { return };
+    let world = cx.world;
+    let mut add = |p: crate::model::PodId| {
+        let q = world.pod(p);
+        let Some(n) = q.node else { return };
+        if !eligible[n.idx()]
+            || q.deleted
+            || q.deleting_since.is_some()
+            || q.namespace != ns
+            || !sel.matches(&world.spec(q.spec).labels)
+        {
+            return;
+        }
+        if let Some(v) = world.node(n).labels.get(&c.key)
+            && let Some(slot) = counts.get_mut(v)
+        {
+            *slot += 1;
+        }
+    };
+    match cx.labels.candidates(ns, sel) {
+        Some(pods) => pods.into_iter().for_each(&mut add),
+        None => {
+            for &nid in cx.nodes {
+                if eligible[nid.idx()] {
+                    world.node(nid).pods.iter().copied().for_each(&mut add);
+                }
+            }
+        }
+    }
+}
+
 impl Plugin for PodTopologySpread {
     fn name(&self) -> &'static str {
         NAME
@@ -248,19 +291,21 @@ impl PreFilterPlugin for PodTopologySpread {
         let n = s.filter.len();
         s.counts.iter_mut().for_each(HashMap::clear);
         s.counts.resize_with(n, HashMap::new);
-        for &nid in cx.nodes {
-            let node = cx.world.node(nid);
-            if !has_all_keys(node, &s.filter) {
-                continue;
-            }
-            for (i, c) in s.filter.iter().enumerate() {
-                if !included(c, cx.spec, node) {
-                    continue;
+        // Domains of the eligible nodes (with zero counts), then the pods.
+        let nn = cx.world.nodes.len();
+        s.eligible.resize_with(n, Vec::new);
+        for (i, c) in s.filter.iter().enumerate() {
+            let el = &mut s.eligible[i];
+            el.clear();
+            el.resize(nn, false);
+            for &nid in cx.nodes {
+                let node = cx.world.node(nid);
+                if has_all_keys(node, &s.filter) && included(c, cx.spec, node) {
+                    el[nid.idx()] = true;
+                    s.counts[i].entry(node.labels[&c.key].clone()).or_insert(0);
                 }
-                let v = &node.labels[&c.key];
-                let cnt = count_matching(cx.world, node.pods.iter().copied(), &c.selector, ns);
-                *s.counts[i].entry(v.clone()).or_insert(0) += cnt;
             }
+            count_into(cx, c, ns, el, &mut s.counts[i]);
         }
         s.min_match.clear();
         s.self_match.clear();
@@ -351,22 +396,28 @@ impl PreScorePlugin for PodTopologySpread {
             s.weights.push(((size + 2) as f64).ln());
         }
         let ns = cx.namespace();
-        for &nid in cx.nodes {
-            let node = cx.world.node(nid);
-            if require_all && !has_all_keys(node, &s.score) {
+        let nn = cx.world.nodes.len();
+        s.eligible.resize_with(n, Vec::new);
+        for (i, c) in s.score.iter().enumerate() {
+            if c.key == HOSTNAME_LABEL {
                 continue;
             }
-            for (i, c) in s.score.iter().enumerate() {
-                if c.key == HOSTNAME_LABEL || !included(c, cx.spec, node) {
-                    continue;
-                }
-                let Some(v) = node.labels.get(&c.key) else {
-                    continue;
-                };
-                if let Some(slot) = s.score_counts[i].get_mut(v) {
-                    *slot += count_matching(cx.world, node.pods.iter().copied(), &c.selector, ns);
+            let el = &mut s.eligible[i];
+            el.clear();
+            el.resize(nn, false);
+            for &nid in cx.nodes {
+                let node = cx.world.node(nid);
+                if (!require_all || has_all_keys(node, &s.score))
+                    && included(c, cx.spec, node)
+                    && node
+                        .labels
+                        .get(&c.key)
+                        .is_some_and(|v| s.score_counts[i].contains_key(v))
+                {
+                    el[nid.idx()] = true;
                 }
             }
+            count_into(cx, c, ns, el, &mut s.score_counts[i]);
         }
         Status::SUCCESS
     }
