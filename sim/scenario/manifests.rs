@@ -321,6 +321,7 @@ impl FileParser<'_> {
                 );
             }
             None => {
+                check_builtin_kind(&mut ctx, kind, api_version);
                 check_ignored(&mut ctx, kind, api_version, value);
                 if ctx.errors.is_empty() {
                     self.summary.objects += 1;
@@ -330,6 +331,108 @@ impl FileParser<'_> {
         }
         self.errors.append(&mut ctx.errors);
     }
+}
+
+/// The kinds each built-in group/version serves (v1.37). A kind that a built-in
+/// apiVersion does not serve is a typo, not a CRD: the API server answers
+/// `no matches for kind "Deploymnet" in version "apps/v1"`.
+const BUILTIN_KINDS: &[(&str, &[&str])] = &[
+    (
+        "v1",
+        &[
+            "Binding",
+            "ComponentStatus",
+            "ConfigMap",
+            "Endpoints",
+            "Event",
+            "LimitRange",
+            "Namespace",
+            "Node",
+            "PersistentVolume",
+            "PersistentVolumeClaim",
+            "Pod",
+            "PodTemplate",
+            "ReplicationController",
+            "ResourceQuota",
+            "Secret",
+            "Service",
+            "ServiceAccount",
+        ],
+    ),
+    (
+        "apps/v1",
+        &[
+            "ControllerRevision",
+            "DaemonSet",
+            "Deployment",
+            "ReplicaSet",
+            "StatefulSet",
+        ],
+    ),
+    ("batch/v1", &["CronJob", "Job"]),
+    ("autoscaling/v1", &["HorizontalPodAutoscaler"]),
+    ("autoscaling/v2", &["HorizontalPodAutoscaler"]),
+    ("policy/v1", &["Eviction", "PodDisruptionBudget"]),
+    ("scheduling.k8s.io/v1", &["PriorityClass"]),
+    (
+        "networking.k8s.io/v1",
+        &[
+            "Ingress",
+            "IngressClass",
+            "IPAddress",
+            "NetworkPolicy",
+            "ServiceCIDR",
+        ],
+    ),
+    (
+        "rbac.authorization.k8s.io/v1",
+        &["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"],
+    ),
+    (
+        "storage.k8s.io/v1",
+        &[
+            "CSIDriver",
+            "CSINode",
+            "CSIStorageCapacity",
+            "StorageClass",
+            "VolumeAttachment",
+            "VolumeAttributesClass",
+        ],
+    ),
+    ("coordination.k8s.io/v1", &["Lease"]),
+    ("discovery.k8s.io/v1", &["EndpointSlice"]),
+    ("node.k8s.io/v1", &["RuntimeClass"]),
+    ("apiextensions.k8s.io/v1", &["CustomResourceDefinition"]),
+    (
+        "admissionregistration.k8s.io/v1",
+        &[
+            "MutatingWebhookConfiguration",
+            "ValidatingAdmissionPolicy",
+            "ValidatingAdmissionPolicyBinding",
+            "ValidatingWebhookConfiguration",
+        ],
+    ),
+    ("certificates.k8s.io/v1", &["CertificateSigningRequest"]),
+    ("events.k8s.io/v1", &["Event"]),
+];
+
+fn check_builtin_kind(ctx: &mut Ctx, kind: &str, api_version: &str) {
+    let Some((_, kinds)) = BUILTIN_KINDS.iter().find(|(v, _)| *v == api_version) else {
+        return;
+    };
+    if kinds.contains(&kind) {
+        return;
+    }
+    let mut candidates: Vec<&str> = kinds.to_vec();
+    candidates.extend(SIMULATED.iter().map(|(k, _)| *k));
+    let hint = crate::error::did_you_mean(kind, candidates)
+        .map(|k| format!("did you mean `{k}`?"))
+        .unwrap_or_else(|| format!("{api_version} serves {}", kinds.join(", ")));
+    ctx.err_hint(
+        "kind",
+        format!("no matches for kind \"{kind}\" in version \"{api_version}\""),
+        Some(hint),
+    );
 }
 
 /// Unknown fields in the common core kinds that are not simulated are still

@@ -79,6 +79,22 @@ fn cases() -> Vec<(&'static str, String, &'static str, usize)> {
             2,
         ),
         ("empty", "# nothing here\n".to_string(), "bad.yaml", 0),
+        (
+            "kind-typo",
+            format!(
+                "{HEAD}  duration: 1m\n{POOL}---\napiVersion: apps/v1\nkind: Deploymnet\nmetadata: {{name: x}}\n"
+            ),
+            "did you mean `Deployment`",
+            13,
+        ),
+        (
+            "negative-replicas",
+            format!(
+                "{HEAD}  duration: 1m\n{POOL}---\napiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {{name: x}}\nspec:\n  replicas: -2\n  selector: {{matchLabels: {{a: b}}}}\n  template:\n    metadata: {{labels: {{a: b}}}}\n    spec: {{containers: [{{name: c, image: i}}]}}\n"
+            ),
+            "spec.replicas",
+            16,
+        ),
         ("no-nodes", format!("{HEAD}  duration: 1m\n"), "no nodes", 0),
     ]
 }
