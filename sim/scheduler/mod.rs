@@ -2,7 +2,7 @@
 //! built-in policies from the literature and user-defined profiles.
 //!
 //! Follows pkg/scheduler (v1.35, newest behaviours up to v1.37; older ones are
-//! selected by the Kubernetes version, see VERSIONS.md). Layout:
+//! selected by the Kubernetes version, see the version table in ARCHITECTURE.md). Layout:
 //! - `queue.rs`: activeQ / backoffQ / unschedulable pods, flush timing;
 //! - `framework.rs`: statuses, node views, one trait per extension point;
 //! - `cycle.rs`: one scheduling cycle (schedule_one.go) and FitError messages;

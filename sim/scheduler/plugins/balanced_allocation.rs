@@ -2,7 +2,7 @@
 //! (requested / allocatable, with the pod) are close to each other.
 //!
 //! Follows pkg/scheduler/framework/plugins/noderesources/balanced_allocation.go.
-//! Version-dependent (see VERSIONS.md):
+//! Version-dependent (see the version table in ARCHITECTURE.md):
 //! - from v1.33 (PR #130260) a pod requesting none of the resources skips the
 //!   plugin (it scores 0 everywhere);
 //! - from v1.36 (PR #135573) the score measures the *change* in balance:
