@@ -78,7 +78,10 @@ pub struct Recovery {
     pub detected_seconds: Option<f64>,
     pub evicted_seconds: Option<f64>,
     pub restored_seconds: Option<f64>,
+    /// Pods on the failed nodes (not finished) or the crashed pod.
     pub pods_disrupted: u64,
+    /// Requests that failed, for any cause, from `at_seconds` until restored
+    /// (or the end of the run); overlapping failures each count them.
     pub requests_failed: u64,
     /// Each workload the failure touched and when it was whole again.
     #[serde(default)]

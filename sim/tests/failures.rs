@@ -492,3 +492,50 @@ fn a_partition_longer_than_the_toleration_evicts_and_cleans_up_on_heal() {
     assert_eq!((d.ready, d.current, s.ready, s.current), (6, 6, 3, 3));
     assert!(r.services[0].endpoints_ready == 6);
 }
+
+#[test]
+fn kill_pod_follows_restart_policy() {
+    // A bare pod with restartPolicy Never fails for good; one with Always
+    // restarts after the 10 s back-off and is whole again.
+    let text = r#"apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+metadata: {name: kill}
+spec:
+  seed: 1
+  duration: 5m
+  cluster:
+    nodePools:
+    - {name: worker, count: 1, allocatable: {cpu: "4", memory: 16Gi}}
+  events:
+  - {at: 1m, action: killPod, pod: once}
+  - {at: 1m, action: killPod, pod: always}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: once}
+spec:
+  restartPolicy: Never
+  containers: [{name: c, image: busybox}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: always}
+spec:
+  containers: [{name: c, image: busybox}]
+"#;
+    let r = run_yaml("kill", text, checked());
+    assert_eq!(r.pods.failed, 1);
+    let once = r
+        .recovery
+        .iter()
+        .find(|f| f.event.contains("once"))
+        .unwrap();
+    assert_eq!(once.restored_seconds, None);
+    let always = r
+        .recovery
+        .iter()
+        .find(|f| f.event.contains("always"))
+        .unwrap();
+    assert!(close(always.restored_seconds.unwrap(), 70.0), "{always:?}");
+    assert_eq!(r.mean_time_to_recovery_seconds, Some(10.0));
+}
