@@ -361,7 +361,9 @@ impl World {
         for n in &self.nodes {
             let workload = n.pods.iter().any(|&q| {
                 let p = &self.pods[q.idx()];
-                !p.deleted && !p.phase.is_terminal() && !matches!(p.owner, Some(Owner::DaemonSet(_)))
+                !p.deleted
+                    && !p.phase.is_terminal()
+                    && !matches!(p.owner, Some(Owner::DaemonSet(_)))
             });
             if workload {
                 used.nodes += 1;
