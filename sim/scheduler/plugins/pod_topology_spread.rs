@@ -399,7 +399,10 @@ impl PreScorePlugin for PodTopologySpread {
         let nn = cx.world.nodes.len();
         s.eligible.resize_with(n, Vec::new);
         for (i, c) in s.score.iter().enumerate() {
-            if c.key == HOSTNAME_LABEL {
+            // No feasible node has this key (e.g. the system default zone
+            // constraint on zoneless nodes): there is no domain to count into,
+            // so skip the walk over every node.
+            if c.key == HOSTNAME_LABEL || s.score_counts[i].is_empty() {
                 continue;
             }
             let el = &mut s.eligible[i];
