@@ -265,7 +265,15 @@ fn options(a: &RunArgs) -> Result<RunOptions, Error> {
     };
     Ok(RunOptions {
         seed: a.seed,
-        scheduler: a.scheduler.clone(),
+        // A file named on the command line is relative to the current directory
+        // (a scenario's own `spec.scheduler` file is relative to the scenario).
+        scheduler: a
+            .scheduler
+            .as_ref()
+            .map(|s| match std::fs::canonicalize(s) {
+                Ok(abs) if abs.is_file() => abs.display().to_string(),
+                _ => s.clone(),
+            }),
         duration,
         kubernetes_version,
         check_invariants: a.check_invariants,
