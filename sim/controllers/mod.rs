@@ -225,25 +225,7 @@ pub fn fnv32a(bytes: &[u8]) -> u32 {
 
 /// A pod in the state it is created in (Pending, unbound).
 pub fn new_pod(name: String, namespace: &str, spec: SpecId, owner: Owner) -> Pod {
-    Pod {
-        name,
-        namespace: namespace.to_string(),
-        spec,
-        owner: Some(owner),
-        node: None,
-        phase: PodPhase::Pending,
-        ready: false,
-        deleting_since: None,
-        deleted: false,
-        created_at: 0,
-        scheduled_at: None,
-        started_at: None,
-        ready_at: None,
-        restarts: 0,
-        nominated_node: None,
-        ordinal: None,
-        generation: 0,
-    }
+    Pod::new(name, namespace, spec, Some(owner))
 }
 
 /// Create a pod named `PREFIX-xxxxx` (generateName) for `owner`.

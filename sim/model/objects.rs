@@ -263,6 +263,29 @@ pub struct Pod {
 }
 
 impl Pod {
+    /// A pod as it is created: Pending, unbound, not ready.
+    pub fn new(name: String, namespace: &str, spec: SpecId, owner: Option<Owner>) -> Pod {
+        Pod {
+            name,
+            namespace: namespace.to_string(),
+            spec,
+            owner,
+            node: None,
+            phase: PodPhase::Pending,
+            ready: false,
+            deleting_since: None,
+            deleted: false,
+            created_at: 0,
+            scheduled_at: None,
+            started_at: None,
+            ready_at: None,
+            restarts: 0,
+            nominated_node: None,
+            ordinal: None,
+            generation: 0,
+        }
+    }
+
     pub fn key(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
     }

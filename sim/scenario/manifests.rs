@@ -1694,25 +1694,7 @@ fn add_template(world: &mut World, t: Template) -> SpecId {
 }
 
 fn new_pod(namespace: &str, name: &str, spec: SpecId) -> Pod {
-    Pod {
-        name: name.to_string(),
-        namespace: namespace.to_string(),
-        spec,
-        owner: None,
-        node: None,
-        phase: PodPhase::Pending,
-        ready: false,
-        deleting_since: None,
-        deleted: false,
-        created_at: 0,
-        scheduled_at: None,
-        started_at: None,
-        ready_at: None,
-        restarts: 0,
-        nominated_node: None,
-        ordinal: None,
-        generation: 0,
-    }
+    Pod::new(name.to_string(), namespace, spec, None)
 }
 
 /// The kubelet's admission of a pod bound to its node (lifecycle/predicate.go:

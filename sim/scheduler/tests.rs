@@ -11,7 +11,7 @@ use crate::engine::SECOND;
 use crate::model::labels::{LabelSelector, Labels};
 use crate::model::taints::{Taint, TaintEffect};
 use crate::model::{
-    InclusionPolicy, Node, Pod, PodAffinityTerm, PodPhase, PodSpec, TopologySpreadConstraint,
+    InclusionPolicy, Node, Pod, PodAffinityTerm, PodSpec, TopologySpreadConstraint,
     UnsatisfiableAction,
 };
 
@@ -58,28 +58,7 @@ pub(crate) fn spec(milli_cpu: i64, memory: i64) -> PodSpec {
 
 pub(crate) fn pod(w: &mut World, name: &str, s: PodSpec) -> PodId {
     let sid = w.add_spec(s);
-    w.create_pod(
-        Pod {
-            name: name.into(),
-            namespace: "default".into(),
-            spec: sid,
-            owner: None,
-            node: None,
-            phase: PodPhase::Pending,
-            ready: false,
-            deleting_since: None,
-            deleted: false,
-            created_at: 0,
-            scheduled_at: None,
-            started_at: None,
-            ready_at: None,
-            restarts: 0,
-            nominated_node: None,
-            ordinal: None,
-            generation: 0,
-        },
-        0,
-    )
+    w.create_pod(Pod::new(name.into(), "default", sid, None), 0)
 }
 
 pub(crate) fn bound(w: &mut World, name: &str, s: PodSpec, n: NodeId) -> PodId {
