@@ -973,7 +973,7 @@ impl Sim<'_> {
             .collect();
         let mut pending = Vec::new();
         for (i, p) in w.pods.iter().enumerate() {
-            if !p.deleted && p.node.is_none() && p.deleting_since.is_none() {
+            if p.is_unbound() {
                 let reason = self
                     .reasons
                     .get(&PodId(i as u32))

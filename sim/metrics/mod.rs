@@ -405,11 +405,7 @@ pub fn round6(x: f64) -> f64 {
 
 /// Live pods not bound to any node.
 pub fn pending_unbound(world: &World) -> usize {
-    world
-        .pods
-        .iter()
-        .filter(|p| !p.deleted && p.node.is_none() && p.deleting_since.is_none())
-        .count()
+    world.pods.iter().filter(|p| p.is_unbound()).count()
 }
 
 /// A valid lower bound on the number of nodes needed to hold `pods` (requests),

@@ -289,6 +289,11 @@ impl Pod {
     pub fn key(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
     }
+    /// Waiting for a node: exists, unbound and not being deleted.
+    pub fn is_unbound(&self) -> bool {
+        !self.deleted && self.node.is_none() && self.deleting_since.is_none()
+    }
+
     /// Counts toward a workload: not terminating and not deleted.
     pub fn is_active(&self) -> bool {
         !self.deleted && self.deleting_since.is_none() && !self.phase.is_terminal()

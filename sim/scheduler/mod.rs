@@ -187,8 +187,7 @@ impl Scheduler {
     }
 
     fn is_pending(world: &World, pod: PodId) -> bool {
-        let p = world.pod(pod);
-        !p.deleted && p.node.is_none() && p.deleting_since.is_none()
+        world.pod(pod).is_unbound()
     }
 
     fn initialize(&mut self, world: &World, now: Time) {
