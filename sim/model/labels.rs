@@ -21,7 +21,7 @@ pub type Labels = BTreeMap<String, String>;
 /// The only field a node selector term may match (`metav1.ObjectNameField`).
 pub const NODE_NAME_FIELD: &str = "metadata.name";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Operator {
     In,
     NotIn,
@@ -46,7 +46,7 @@ impl Operator {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Requirement {
     pub key: String,
     pub op: Operator,
@@ -90,7 +90,7 @@ impl Requirement {
 /// metav1.LabelSelector: matchLabels become In requirements. An empty selector matches everything.
 ///
 /// (A *missing* selector, which matches nothing, is the caller's `Option::None`.)
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct LabelSelector {
     pub requirements: Vec<Requirement>,
 }

@@ -156,6 +156,9 @@ pub struct Cycle<'a> {
     pub nominated: &'a Nominated,
     pub pods_with_affinity: &'a BTreeSet<PodId>,
     pub labels: &'a crate::scheduler::label_index::LabelIndex,
+    pub counts: &'a crate::scheduler::indexes::MatchCounts,
+    pub topo: &'a crate::scheduler::indexes::TopologyIndex,
+    pub images: &'a crate::scheduler::indexes::ImageIndex,
 }
 
 impl<'a> Cycle<'a> {
@@ -169,6 +172,9 @@ impl<'a> Cycle<'a> {
             now: self.now,
             pods_with_affinity: self.pods_with_affinity,
             labels: self.labels,
+            counts: self.counts,
+            topo: self.topo,
+            images: self.images,
         }
     }
 

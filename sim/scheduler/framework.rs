@@ -93,6 +93,11 @@ pub struct CycleContext<'a> {
     pub pods_with_affinity: &'a BTreeSet<PodId>,
     /// Bound pods by namespace and label, to count a selector's pods quickly.
     pub labels: &'a crate::scheduler::label_index::LabelIndex,
+    /// Pods per node matching a selector, kept incrementally.
+    pub counts: &'a crate::scheduler::indexes::MatchCounts,
+    /// Nodes' topology domains as integers.
+    pub topo: &'a crate::scheduler::indexes::TopologyIndex,
+    pub images: &'a crate::scheduler::indexes::ImageIndex,
 }
 
 impl CycleContext<'_> {

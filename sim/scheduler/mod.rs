@@ -19,6 +19,7 @@ pub mod config;
 pub mod cycle;
 pub mod explain;
 pub mod framework;
+pub mod indexes;
 pub mod label_index;
 pub mod node_tree;
 pub mod plugins;
@@ -85,6 +86,9 @@ pub struct Scheduler {
     nominated_of: HashMap<PodId, NodeId>,
     pods_with_affinity: BTreeSet<PodId>,
     labels: label_index::LabelIndex,
+    counts: indexes::MatchCounts,
+    topo: indexes::TopologyIndex,
+    images: indexes::ImageIndex,
     bufs: Buffers,
     attempts: u64,
     initialized: bool,
@@ -156,6 +160,9 @@ impl Scheduler {
             nominated_of: HashMap::new(),
             pods_with_affinity: BTreeSet::new(),
             labels: label_index::LabelIndex::default(),
+            counts: indexes::MatchCounts::default(),
+            topo: indexes::TopologyIndex::default(),
+            images: indexes::ImageIndex::default(),
             bufs: Buffers::default(),
             attempts: 0,
             initialized: false,
@@ -223,6 +230,7 @@ impl Scheduler {
 
     fn pod_changed(&mut self, world: &World, pod: PodId, now: Time) {
         self.labels.update(world, pod);
+        self.counts.update(world, pod);
         let p = world.pod(pod);
         let spec = world.pod_spec(pod);
         if !p.deleted
@@ -248,6 +256,8 @@ impl Scheduler {
     /// Returns whether the change could make an unschedulable pod fit.
     fn node_changed(&mut self, world: &World, id: NodeId) -> bool {
         self.tree.update(world, id);
+        self.topo.update(world, id);
+        self.images.update(world, id);
         let node = world.node(id);
         if node.deleted {
             self.seen_nodes.remove(&id);
@@ -366,6 +376,9 @@ impl Scheduler {
             nominated: &self.nominated,
             pods_with_affinity: &self.pods_with_affinity,
             labels: &self.labels,
+            counts: &self.counts,
+            topo: &self.topo,
+            images: &self.images,
         };
         match cycle.schedule(&mut self.rng, &mut self.next_start, &mut self.bufs, None) {
             Decision::Bind(n) => {
@@ -428,11 +441,17 @@ impl Scheduler {
                 .collect();
         }
         let built;
-        let labels = if self.initialized {
-            &self.labels
+        let (fresh_counts, fresh_topo) = Default::default();
+        let (labels, counts, topo, images) = if self.initialized {
+            (&self.labels, &self.counts, &self.topo, self.images.clone())
         } else {
             built = label_index::LabelIndex::build(world);
-            &built
+            (
+                &built,
+                &fresh_counts,
+                &fresh_topo,
+                indexes::ImageIndex::build(world),
+            )
         };
         let cycle = Cycle {
             profile: &self.profiles[pi],
@@ -444,6 +463,9 @@ impl Scheduler {
             nominated: &nominated,
             pods_with_affinity: &with_affinity,
             labels,
+            counts,
+            topo,
+            images: &images,
         };
         explain::explain(&cycle, &self.name, self.rng.clone(), self.next_start)
     }

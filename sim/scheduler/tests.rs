@@ -899,3 +899,81 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Differential: the incremental match counts and topology domains equal a
+    /// straightforward scan of every node's pods and labels after each step of
+    /// a random history (binds, terminations, deletions, relabelled nodes),
+    /// whether a selector is tracked from the start or half-way through.
+    #[test]
+    fn incremental_indexes_match_full_scan(
+        (nodes, pods, _seed) in arb_case(),
+        ops in prop::collection::vec((0usize..30, 0u8..5, 0usize..8), 1..60),
+        late in 0usize..60,
+    ) {
+        use crate::scheduler::indexes::{MatchCounts, NONE, TopologyIndex};
+        let (mut w, ids) = build(&nodes, &pods);
+        let (mut counts, mut topo) = (MatchCounts::default(), TopologyIndex::default());
+        let sel = |app: &str| {
+            let mut l = Labels::new();
+            l.insert("app".into(), app.into());
+            LabelSelector::from_map(&l)
+        };
+        let early = counts.track(&w, "default", &sel("a0"), false);
+        let early_all = counts.track(&w, "default", &sel("a1"), true);
+        let zone = topo.track(&w, crate::model::ZONE_LABEL);
+        let mut tracked = vec![(early, "a0", false), (early_all, "a1", true)];
+        for (step, &(pi, op, ni)) in ops.iter().enumerate() {
+            let p = ids[pi % ids.len()];
+            let n = NodeId((ni % nodes.len()) as u32);
+            let q = w.pod(p);
+            match op {
+                0 if q.node.is_none() && !q.deleted => w.bind(p, n, 0),
+                1 => w.mark_deleting(p, 0),
+                2 if q.node.is_some() => w.set_phase(p, crate::model::PodPhase::Succeeded),
+                3 => w.remove_pod(p),
+                4 => {
+                    w.nodes[n.idx()].labels.insert(crate::model::ZONE_LABEL.into(), format!("z{}", ni % 2));
+                    w.node_changed(n);
+                }
+                _ => {}
+            }
+            for c in std::mem::take(&mut w.changes) {
+                match c {
+                    Change::NodeUpdated(n) => topo.update(&w, n),
+                    Change::PodAdded(p) | Change::PodUpdated(p) | Change::PodDeleting(p)
+                    | Change::PodRemoved(p) => counts.update(&w, p),
+                }
+            }
+            if step == late {
+                tracked.push((counts.track(&w, "default", &sel("a2"), false), "a2", false));
+            }
+            for &(id, app, terminating) in &tracked {
+                let s = sel(app);
+                for (i, node) in w.nodes.iter().enumerate() {
+                    let want = node.pods.iter().filter(|&&p| {
+                        let q = w.pod(p);
+                        (terminating || q.deleting_since.is_none())
+                            && q.namespace == "default"
+                            && s.matches(&w.spec(q.spec).labels)
+                    }).count() as i64;
+                    prop_assert_eq!(counts.on_node(id, NodeId(i as u32)), want);
+                }
+            }
+            for (i, node) in w.nodes.iter().enumerate() {
+                let d = topo.domain(zone, NodeId(i as u32));
+                prop_assert_eq!(d == NONE, node.zone().is_none());
+                for (j, other) in w.nodes.iter().enumerate() {
+                    if node.zone().is_some() && other.zone().is_some() {
+                        prop_assert_eq!(
+                            d == topo.domain(zone, NodeId(j as u32)),
+                            node.zone() == other.zone()
+                        );
+                    }
+                }
+            }
+        }
+    }
+}

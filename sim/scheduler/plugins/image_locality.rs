@@ -71,17 +71,7 @@ impl PreScorePlugin for ImageLocality {
         let mut any = false;
         for img in &cx.spec.images {
             let name = normalized_image_name(img).into_owned();
-            let count = cx
-                .nodes
-                .iter()
-                .filter(|&&n| {
-                    cx.world
-                        .node(n)
-                        .images
-                        .iter()
-                        .any(|(i, _)| normalized_image_name(i) == name)
-                })
-                .count() as i64;
+            let count = cx.images.nodes_with(&name);
             any |= count > 0;
             s.images.push((name, count));
         }
@@ -104,7 +94,7 @@ impl ScorePlugin for ImageLocality {
                 .node
                 .images
                 .iter()
-                .find(|(i, _)| normalized_image_name(i) == name.as_str())
+                .find(|(i, _)| i == name || normalized_image_name(i) == name.as_str())
             {
                 sum += scaled_image_score(*size, *count, s.total_nodes);
             }

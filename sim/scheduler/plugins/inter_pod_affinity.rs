@@ -7,12 +7,17 @@
 //! scoring}.go (v1.35). Terminating pods count (upstream checks no deletion
 //! timestamp here). Namespace labels are not modelled: a `namespaceSelector`
 //! sees only `kubernetes.io/metadata.name`.
-
-use std::collections::HashMap;
+//!
+//! Counts are kept per (topology key, domain) with both as integers from the
+//! scheduler's [`TopologyIndex`](crate::scheduler::indexes::TopologyIndex);
+//! an incoming pod's required anti-affinity term in its own namespaces reads
+//! per-node match counts from [`MatchCounts`](crate::scheduler::indexes::MatchCounts)
+//! instead of visiting the matching pods.
 
 use crate::model::labels::Labels;
-use crate::model::{Node, PodAffinityTerm, PodId, World};
+use crate::model::{PodAffinityTerm, PodId, World};
 use crate::scheduler::framework::*;
+use crate::scheduler::indexes::{KeyId, NONE};
 
 pub const NAME: &str = "InterPodAffinity";
 /// `ErrReasonAffinityRulesNotMatch`.
@@ -44,7 +49,11 @@ pub fn term_matches(term: &PodAffinityTerm, owner_ns: &str, ns: &str, labels: &L
     ns_ok && term.selector.as_ref().is_some_and(|s| s.matches(labels))
 }
 
-type Pairs = HashMap<(String, String), i64>;
+/// Counts per topology key (one entry per key), by domain id.
+type Pairs = Vec<(KeyId, Vec<i64>)>;
+
+/// A few counts for one node's own domains (hypothetical views).
+type Delta = Vec<(KeyId, u32, i64)>;
 
 /// Bound pods that may match `term` (a superset, id order), through the label
 /// index; `None` when the term cannot be narrowed (a namespace selector, or a
@@ -74,15 +83,45 @@ fn term_candidates(
 }
 
 /// The node of a bound pod, if it is a live node.
-fn live_node(world: &World, p: PodId) -> Option<&Node> {
-    let n = world.node(world.pod(p).node?);
-    (!n.deleted).then_some(n)
+fn live_node(world: &World, p: PodId) -> Option<NodeId> {
+    let n = world.pod(p).node?;
+    (!world.node(n).deleted).then_some(n)
 }
 
-fn update(m: &mut Pairs, node: &Node, key: &str, v: i64) {
-    if let Some(val) = node.labels.get(key) {
-        *m.entry((key.to_string(), val.clone())).or_insert(0) += v;
+/// The counts of `key` in `m`, created (sized to the key's domains) if absent.
+fn slot<'m>(cx: &CycleContext, m: &'m mut Pairs, key: KeyId) -> &'m mut Vec<i64> {
+    let i = match m.iter().position(|(k, _)| *k == key) {
+        Some(i) => i,
+        None => {
+            m.push((key, vec![0; cx.topo.num_domains(key)]));
+            m.len() - 1
+        }
+    };
+    &mut m[i].1
+}
+
+fn update(cx: &CycleContext, m: &mut Pairs, node: NodeId, key: &str, v: i64) {
+    let key = cx.topo.track(cx.world, key);
+    let d = cx.topo.domain(key, node);
+    if d != NONE {
+        let c = slot(cx, m, key);
+        if c.len() <= d as usize {
+            c.resize(d as usize + 1, 0);
+        }
+        c[d as usize] += v;
     }
+}
+
+fn count(m: &Pairs, key: KeyId, d: u32) -> i64 {
+    m.iter()
+        .find(|(k, _)| *k == key)
+        .and_then(|(_, c)| c.get(d as usize))
+        .copied()
+        .unwrap_or(0)
+}
+
+fn any_nonzero(m: &Pairs) -> bool {
+    m.iter().any(|(_, c)| c.iter().any(|&v| v != 0))
 }
 
 #[derive(Default)]
@@ -90,13 +129,60 @@ struct AffinityState {
     existing_anti: Pairs,
     affinity: Pairs,
     anti_affinity: Pairs,
-    /// Scoring: topology key → value → score.
-    topology_score: HashMap<String, HashMap<String, i64>>,
+    /// Scoring: per topology key, the score of each domain.
+    topology_score: Pairs,
+    /// Per spec, during one PreFilter: whether its pods' required
+    /// anti-affinity terms were examined against the incoming pod (0 unknown,
+    /// 1 no term matches, 2 some term matches).
+    spec_matches: Vec<u8>,
 }
 
 fn pod_ns_labels(world: &World, p: PodId) -> (&str, &Labels) {
     let q = world.pod(p);
     (&q.namespace, &world.spec(q.spec).labels)
+}
+
+/// Pods matching `term` per node through the incoming pod's match counts, added
+/// to `m` by domain; `false` when the term needs a namespace selector (then
+/// the caller visits pods).
+fn add_term_counts(cx: &CycleContext, m: &mut Pairs, term: &PodAffinityTerm, ns: &str) -> bool {
+    if term.namespace_selector.is_some() {
+        return false;
+    }
+    let Some(sel) = &term.selector else {
+        return true;
+    };
+    let key = cx.topo.track(cx.world, &term.topology_key);
+    let mut namespaces: Vec<&str> = if term.namespaces.is_empty() {
+        vec![ns]
+    } else {
+        term.namespaces.iter().map(String::as_str).collect()
+    };
+    namespaces.sort_unstable();
+    namespaces.dedup();
+    let ids: Vec<_> = namespaces
+        .iter()
+        .map(|n| cx.counts.track(cx.world, n, sel, true))
+        .collect();
+    let doms = cx.topo.domains(key);
+    let c = slot(cx, m, key);
+    for id in ids {
+        let per_node = cx.counts.per_node(id);
+        for &nid in cx.nodes {
+            let cnt = per_node.get(nid.idx()).copied().unwrap_or(0);
+            if cnt == 0 {
+                continue;
+            }
+            let d = doms.get(nid.idx()).copied().unwrap_or(NONE);
+            if d != NONE {
+                if c.len() <= d as usize {
+                    c.resize(d as usize + 1, 0);
+                }
+                c[d as usize] += i64::from(cnt);
+            }
+        }
+    }
+    true
 }
 
 impl Plugin for InterPodAffinity {
@@ -117,6 +203,44 @@ impl Plugin for InterPodAffinity {
     }
 }
 
+impl InterPodAffinity {
+    /// Existing pods' required anti-affinity terms that match the incoming
+    /// pod, counted by the existing pod's domain. Only pods with terms of
+    /// their own can have any; the verdict is the same for every pod of one
+    /// spec in one namespace, so it is computed once per spec.
+    fn existing_anti(&self, cx: &CycleContext, s: &mut AffinityState) {
+        let world = cx.world;
+        let (ns, labels) = pod_ns_labels(world, cx.pod);
+        s.spec_matches.clear();
+        s.spec_matches.resize(world.specs.len(), 0);
+        let mut first_ns: Vec<Option<&str>> = Vec::new();
+        first_ns.resize(world.specs.len(), None);
+        for &p in cx.pods_with_affinity {
+            let Some(node) = live_node(world, p) else {
+                continue;
+            };
+            let q = world.pod(p);
+            let si = q.spec.idx();
+            let cached = s.spec_matches[si] != 0 && first_ns[si] == Some(q.namespace.as_str());
+            if cached && s.spec_matches[si] == 1 {
+                continue;
+            }
+            let terms = &world.spec(q.spec).pod_anti_affinity.required;
+            let mut any = false;
+            for t in terms {
+                if term_matches(t, &q.namespace, ns, labels) {
+                    any = true;
+                    update(cx, &mut s.existing_anti, node, &t.topology_key, 1);
+                }
+            }
+            if !cached {
+                s.spec_matches[si] = if any { 2 } else { 1 };
+                first_ns[si] = Some(q.namespace.as_str());
+            }
+        }
+    }
+}
+
 impl PreFilterPlugin for InterPodAffinity {
     fn pre_filter(&self, cx: &CycleContext, state: &mut State) -> Status {
         let s = state.get_or_default::<AffinityState>();
@@ -127,50 +251,16 @@ impl PreFilterPlugin for InterPodAffinity {
         let (ns, labels) = pod_ns_labels(world, cx.pod);
         let req_aff = &cx.spec.pod_affinity.required;
         let req_anti = &cx.spec.pod_anti_affinity.required;
-        let visit = |s: &mut AffinityState, node: &Node, p: PodId| {
-            let q = world.pod(p);
-            let qs = world.spec(q.spec);
-            for t in &qs.pod_anti_affinity.required {
-                if term_matches(t, &q.namespace, ns, labels) {
-                    update(&mut s.existing_anti, node, &t.topology_key, 1);
-                }
-            }
-            if req_aff.is_empty() && req_anti.is_empty() {
-                return;
-            }
-            let (qns, ql) = (&q.namespace, &qs.labels);
-            if !req_aff.is_empty() && req_aff.iter().all(|t| term_matches(t, ns, qns, ql)) {
-                for t in req_aff {
-                    update(&mut s.affinity, node, &t.topology_key, 1);
-                }
-            }
-            for t in req_anti {
-                if term_matches(t, ns, qns, ql) {
-                    update(&mut s.anti_affinity, node, &t.topology_key, 1);
-                }
-            }
-        };
+        let aff_cands = req_aff
+            .first()
+            .map_or(Some(Vec::new()), |t| term_candidates(cx, t, ns));
+        let anti_indexed = req_anti.iter().all(|t| t.namespace_selector.is_none());
         if req_aff.is_empty() && req_anti.is_empty() {
-            // Only pods with terms of their own can have required anti-affinity.
-            for &p in cx.pods_with_affinity {
-                if let Some(n) = world.pod(p).node
-                    && !world.node(n).deleted
-                {
-                    visit(s, world.node(n), p);
-                }
-            }
-        } else if let (Some(aff), Some(anti)) = (
-            req_aff
-                .first()
-                .map_or(Some(Vec::new()), |t| term_candidates(cx, t, ns)),
-            req_anti
-                .iter()
-                .map(|t| term_candidates(cx, t, ns))
-                .collect::<Option<Vec<_>>>(),
-        ) {
-            // Through the index: pods matching the first affinity term (all must
-            // match), pods matching each anti-affinity term, and pods with
-            // required anti-affinity of their own.
+            self.existing_anti(cx, s);
+        } else if let (Some(aff), true) = (aff_cands, anti_indexed) {
+            // Pods matching the first affinity term (all must match), pods
+            // matching each anti-affinity term, and pods with required
+            // anti-affinity of their own.
             for p in aff {
                 if let Some(node) = live_node(world, p) {
                     let q = world.pod(p);
@@ -180,43 +270,40 @@ impl PreFilterPlugin for InterPodAffinity {
                         .all(|t| term_matches(t, ns, &q.namespace, ql))
                     {
                         for t in req_aff {
-                            update(&mut s.affinity, node, &t.topology_key, 1);
+                            update(cx, &mut s.affinity, node, &t.topology_key, 1);
                         }
                     }
                 }
             }
-            for (t, cands) in req_anti.iter().zip(anti) {
-                for p in cands {
-                    if let Some(node) = live_node(world, p) {
-                        let q = world.pod(p);
-                        if term_matches(t, ns, &q.namespace, &world.spec(q.spec).labels) {
-                            update(&mut s.anti_affinity, node, &t.topology_key, 1);
-                        }
-                    }
-                }
+            for t in req_anti {
+                add_term_counts(cx, &mut s.anti_affinity, t, ns);
             }
-            for &p in cx.pods_with_affinity {
-                if let Some(node) = live_node(world, p) {
-                    let q = world.pod(p);
-                    for t in &world.spec(q.spec).pod_anti_affinity.required {
-                        if term_matches(t, &q.namespace, ns, labels) {
-                            update(&mut s.existing_anti, node, &t.topology_key, 1);
-                        }
-                    }
-                }
-            }
+            self.existing_anti(cx, s);
         } else {
             for &nid in cx.nodes {
-                let node = world.node(nid);
-                for &p in &node.pods {
-                    visit(s, node, p);
+                for &p in &world.node(nid).pods {
+                    let q = world.pod(p);
+                    let qs = world.spec(q.spec);
+                    for t in &qs.pod_anti_affinity.required {
+                        if term_matches(t, &q.namespace, ns, labels) {
+                            update(cx, &mut s.existing_anti, nid, &t.topology_key, 1);
+                        }
+                    }
+                    let (qns, ql) = (&q.namespace, &qs.labels);
+                    if !req_aff.is_empty() && req_aff.iter().all(|t| term_matches(t, ns, qns, ql)) {
+                        for t in req_aff {
+                            update(cx, &mut s.affinity, nid, &t.topology_key, 1);
+                        }
+                    }
+                    for t in req_anti {
+                        if term_matches(t, ns, qns, ql) {
+                            update(cx, &mut s.anti_affinity, nid, &t.topology_key, 1);
+                        }
+                    }
                 }
             }
         }
-        s.existing_anti.retain(|_, v| *v != 0);
-        s.affinity.retain(|_, v| *v != 0);
-        s.anti_affinity.retain(|_, v| *v != 0);
-        if s.existing_anti.is_empty() && req_aff.is_empty() && req_anti.is_empty() {
+        if !any_nonzero(&s.existing_anti) && req_aff.is_empty() && req_anti.is_empty() {
             return Status::SKIP;
         }
         Status::SUCCESS
@@ -230,58 +317,63 @@ impl FilterPlugin for InterPodAffinity {
         };
         let world = cx.world;
         let (ns, labels) = pod_ns_labels(world, cx.pod);
-        let n = node.node;
+        let nid = node.id;
+        let hyp = node.is_hypothetical();
         // Pods added to or removed from this node in a hypothetical view shift
         // the counts of this node's own domains (AddPod/RemovePod extensions).
-        let delta = |pairs_of: &dyn Fn(PodId, &mut Pairs)| -> Pairs {
-            let mut d = Pairs::new();
-            for &p in node.added {
-                pairs_of(p, &mut d);
-            }
-            let mut r = Pairs::new();
-            for &p in node.removed {
-                pairs_of(p, &mut r);
-            }
-            for (k, v) in r {
-                *d.entry(k).or_insert(0) -= v;
+        let delta = |keys_of: &dyn Fn(PodId, &mut Vec<String>)| -> Delta {
+            let mut d = Delta::new();
+            let mut keys = Vec::new();
+            for (pods, sign) in [(node.added, 1), (node.removed, -1)] {
+                for &p in pods {
+                    keys.clear();
+                    keys_of(p, &mut keys);
+                    for k in &keys {
+                        let key = cx.topo.track(world, k);
+                        let dom = cx.topo.domain(key, nid);
+                        if dom != NONE {
+                            d.push((key, dom, sign));
+                        }
+                    }
+                }
             }
             d
         };
-        let get = |m: &Pairs, d: &Pairs, k: &str, v: &str| -> i64 {
-            let key = (k.to_string(), v.to_string());
-            m.get(&key).copied().unwrap_or(0) + d.get(&key).copied().unwrap_or(0)
+        let get = |m: &Pairs, d: &Delta, key: KeyId, dom: u32| -> i64 {
+            count(m, key, dom)
+                + d.iter()
+                    .filter(|e| e.0 == key && e.1 == dom)
+                    .map(|e| e.2)
+                    .sum::<i64>()
         };
-        let hyp = node.is_hypothetical();
 
         // 1. The incoming pod's required affinity.
         let req_aff = &cx.spec.pod_affinity.required;
         if !req_aff.is_empty() {
             let d = if hyp {
-                delta(&|p, m| {
+                delta(&|p, keys| {
                     let (qns, ql) = pod_ns_labels(world, p);
                     if req_aff.iter().all(|t| term_matches(t, ns, qns, ql)) {
-                        for t in req_aff {
-                            update(m, n, &t.topology_key, 1);
-                        }
+                        keys.extend(req_aff.iter().map(|t| t.topology_key.clone()));
                     }
                 })
             } else {
-                Pairs::new()
+                Delta::new()
             };
             let mut pods_exist = true;
             for t in req_aff {
-                match n.labels.get(&t.topology_key) {
-                    Some(v) => {
-                        if get(&s.affinity, &d, &t.topology_key, v) <= 0 {
-                            pods_exist = false;
-                        }
-                    }
-                    None => return Status::unresolvable(REASON_AFFINITY),
+                let key = cx.topo.track(world, &t.topology_key);
+                let dom = cx.topo.domain(key, nid);
+                if dom == NONE {
+                    return Status::unresolvable(REASON_AFFINITY);
+                }
+                if get(&s.affinity, &d, key, dom) <= 0 {
+                    pods_exist = false;
                 }
             }
             if !pods_exist {
-                let first_of_group = s.affinity.is_empty()
-                    && d.values().all(|&v| v == 0)
+                let first_of_group = !any_nonzero(&s.affinity)
+                    && d.iter().all(|e| get(&Pairs::new(), &d, e.0, e.1) == 0)
                     && req_aff.iter().all(|t| term_matches(t, ns, ns, labels));
                 if !first_of_group {
                     return Status::unresolvable(REASON_AFFINITY);
@@ -292,21 +384,21 @@ impl FilterPlugin for InterPodAffinity {
         let req_anti = &cx.spec.pod_anti_affinity.required;
         if !req_anti.is_empty() {
             let d = if hyp {
-                delta(&|p, m| {
+                delta(&|p, keys| {
                     let (qns, ql) = pod_ns_labels(world, p);
                     for t in req_anti {
                         if term_matches(t, ns, qns, ql) {
-                            update(m, n, &t.topology_key, 1);
+                            keys.push(t.topology_key.clone());
                         }
                     }
                 })
             } else {
-                Pairs::new()
+                Delta::new()
             };
             for t in req_anti {
-                if let Some(v) = n.labels.get(&t.topology_key)
-                    && get(&s.anti_affinity, &d, &t.topology_key, v) > 0
-                {
+                let key = cx.topo.track(world, &t.topology_key);
+                let dom = cx.topo.domain(key, nid);
+                if dom != NONE && get(&s.anti_affinity, &d, key, dom) > 0 {
                     return Status::unschedulable(REASON_ANTI_AFFINITY);
                 }
             }
@@ -314,19 +406,25 @@ impl FilterPlugin for InterPodAffinity {
         // 3. Existing pods' required anti-affinity against the incoming pod.
         if !s.existing_anti.is_empty() || hyp {
             let d = if hyp {
-                delta(&|p, m| {
+                delta(&|p, keys| {
                     let q = world.pod(p);
                     for t in &world.spec(q.spec).pod_anti_affinity.required {
                         if term_matches(t, &q.namespace, ns, labels) {
-                            update(m, n, &t.topology_key, 1);
+                            keys.push(t.topology_key.clone());
                         }
                     }
                 })
             } else {
-                Pairs::new()
+                Delta::new()
             };
-            for (k, v) in &n.labels {
-                if get(&s.existing_anti, &d, k, v) > 0 {
+            let keys = s
+                .existing_anti
+                .iter()
+                .map(|e| e.0)
+                .chain(d.iter().map(|e| e.0));
+            for key in keys {
+                let dom = cx.topo.domain(key, nid);
+                if dom != NONE && get(&s.existing_anti, &d, key, dom) > 0 {
                     return Status::unschedulable(REASON_EXISTING_ANTI_AFFINITY);
                 }
             }
@@ -347,16 +445,10 @@ impl PreScorePlugin for InterPodAffinity {
         if self.ignore_preferred_terms_of_existing_pods && !has_constraints {
             return Status::SKIP;
         }
-        let mut add = |key: &str, node: &Node, v: i64| {
-            if let Some(val) = node.labels.get(key) {
-                *s.topology_score
-                    .entry(key.to_string())
-                    .or_default()
-                    .entry(val.clone())
-                    .or_insert(0) += v;
-            }
+        let mut add = |key: &str, node: NodeId, v: i64| {
+            update(cx, &mut s.topology_score, node, key, v);
         };
-        let mut visit = |node: &Node, p: PodId| {
+        let mut visit = |node: NodeId, p: PodId| {
             let q = world.pod(p);
             let qs = world.spec(q.spec);
             for (w, t) in pref_aff {
@@ -394,12 +486,8 @@ impl PreScorePlugin for InterPodAffinity {
             .collect();
         if has_constraints && indexed.is_none() {
             for &nid in cx.nodes {
-                let node = world.node(nid);
-                if node.labels.is_empty() {
-                    continue;
-                }
-                for &p in &node.pods {
-                    visit(node, p);
+                for &p in &world.node(nid).pods {
+                    visit(nid, p);
                 }
             }
         } else if has_constraints {
@@ -416,9 +504,7 @@ impl PreScorePlugin for InterPodAffinity {
                         continue;
                     };
                     let q = world.pod(p);
-                    if !node.labels.is_empty()
-                        && term_matches(t, ns, &q.namespace, &world.spec(q.spec).labels)
-                    {
+                    if term_matches(t, ns, &q.namespace, &world.spec(q.spec).labels) {
                         add(&t.topology_key, node, w);
                     }
                 }
@@ -427,9 +513,6 @@ impl PreScorePlugin for InterPodAffinity {
                 let Some(node) = live_node(world, p) else {
                     continue;
                 };
-                if node.labels.is_empty() {
-                    continue;
-                }
                 let q = world.pod(p);
                 let qs = world.spec(q.spec);
                 if self.hard_pod_affinity_weight > 0 {
@@ -453,11 +536,8 @@ impl PreScorePlugin for InterPodAffinity {
         } else {
             // Without preferred terms of its own, only pods with affinity terms score.
             for &p in cx.pods_with_affinity {
-                if let Some(n) = world.pod(p).node
-                    && !world.node(n).deleted
-                    && !world.node(n).labels.is_empty()
-                {
-                    visit(world.node(n), p);
+                if let Some(n) = live_node(world, p) {
+                    visit(n, p);
                 }
             }
         }
@@ -469,13 +549,16 @@ impl PreScorePlugin for InterPodAffinity {
 }
 
 impl ScorePlugin for InterPodAffinity {
-    fn score(&self, _: &CycleContext, state: &State, node: &NodeInfo) -> i64 {
+    fn score(&self, cx: &CycleContext, state: &State, node: &NodeInfo) -> i64 {
         let Some(s) = state.get::<AffinityState>() else {
             return 0;
         };
         s.topology_score
             .iter()
-            .filter_map(|(k, vals)| node.node.labels.get(k).and_then(|v| vals.get(v)))
+            .map(|(k, vals)| {
+                let d = cx.topo.domain(*k, node.id);
+                vals.get(d as usize).copied().unwrap_or(0)
+            })
             .sum()
     }
 

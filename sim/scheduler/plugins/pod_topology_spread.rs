@@ -15,8 +15,6 @@
 //! Simplification: the global minimum is kept per constraint (upstream keys it
 //! by topology key, which differs only when two constraints share a key).
 
-use std::collections::HashMap;
-
 use crate::model::labels::{LabelSelector, Operator, Requirement};
 use crate::model::taints::{find_untolerated, is_do_not_schedule};
 use crate::model::{
@@ -24,6 +22,7 @@ use crate::model::{
     UnsatisfiableAction, World, ZONE_LABEL,
 };
 use crate::scheduler::framework::*;
+use crate::scheduler::indexes::{KeyId, NONE, SelId};
 use crate::scheduler::plugins::node_affinity::required_matches;
 use crate::scheduler::profiles::SpreadDefaults;
 
@@ -38,7 +37,8 @@ pub struct PodTopologySpread {
     pub defaults: SpreadDefaults,
 }
 
-/// A constraint ready to count with: the selector with matchLabelKeys merged.
+/// A constraint ready to count with: the selector with matchLabelKeys merged,
+/// and its key and selector as tracked ids.
 #[derive(Clone, Debug)]
 struct Constraint {
     max_skew: i64,
@@ -47,23 +47,26 @@ struct Constraint {
     min_domains: i64,
     affinity_policy: InclusionPolicy,
     taints_policy: InclusionPolicy,
+    key_id: KeyId,
+    sel_id: Option<SelId>,
 }
 
 #[derive(Default)]
 struct SpreadState {
     // Filter
     filter: Vec<Constraint>,
-    /// Per filter constraint: matching pods per domain value.
-    counts: Vec<HashMap<String, i64>>,
+    /// Per filter constraint, by domain id: matching pods on eligible nodes.
+    counts: Vec<Vec<i64>>,
+    /// Per filter constraint, by domain id: some eligible node is in the domain.
+    present: Vec<Vec<bool>>,
     min_match: Vec<i64>,
     self_match: Vec<bool>,
     // Score
     score: Vec<Constraint>,
-    score_counts: Vec<HashMap<String, i64>>,
+    score_counts: Vec<Vec<i64>>,
+    score_present: Vec<Vec<bool>>,
     weights: Vec<f64>,
     ignored: Vec<NodeId>,
-    /// Per constraint, by node index: the node counts toward the constraint's domains.
-    eligible: Vec<Vec<bool>>,
 }
 
 fn system_defaults() -> Vec<TopologySpreadConstraint> {
@@ -138,7 +141,37 @@ fn to_constraint(c: &TopologySpreadConstraint, spec: &PodSpec) -> Constraint {
         min_domains: i64::from(c.min_domains.unwrap_or(1)),
         affinity_policy: c.node_affinity_policy,
         taints_policy: c.node_taints_policy,
+        key_id: KeyId::default(),
+        sel_id: None,
     }
+}
+
+/// Track each constraint's key and selector in the scheduler's indexes.
+fn resolve(cx: &CycleContext, cs: &mut [Constraint]) {
+    let ns = cx.namespace();
+    for c in cs {
+        c.key_id = cx.topo.track(cx.world, &c.key);
+        c.sel_id = c
+            .selector
+            .as_ref()
+            .map(|sel| cx.counts.track(cx.world, ns, sel, false));
+    }
+}
+
+/// Whether `included` can reject any node for this pod (otherwise every
+/// node is included and the per-node check is skipped).
+fn may_exclude(c: &Constraint, spec: &PodSpec) -> bool {
+    (c.affinity_policy == InclusionPolicy::Honor
+        && (!spec.node_selector.is_empty() || spec.required_node_affinity.is_some()))
+        || c.taints_policy == InclusionPolicy::Honor
+}
+
+/// Reset `counts` and `present` to `n` zeroed domains.
+fn reset(counts: &mut Vec<i64>, present: &mut Vec<bool>, n: usize) {
+    counts.clear();
+    counts.resize(n, 0);
+    present.clear();
+    present.resize(n, false);
 }
 
 impl PodTopologySpread {
@@ -185,8 +218,8 @@ impl PodTopologySpread {
     }
 }
 
-fn has_all_keys(node: &Node, cs: &[Constraint]) -> bool {
-    cs.iter().all(|c| node.labels.contains_key(&c.key))
+fn has_all_keys(cx: &CycleContext, node: NodeId, cs: &[Constraint]) -> bool {
+    cs.iter().all(|c| cx.topo.domain(c.key_id, node) != NONE)
 }
 
 fn included(c: &Constraint, spec: &PodSpec, node: &Node) -> bool {
@@ -219,47 +252,6 @@ fn count_matching(
     .count() as i64
 }
 
-/// Add to `counts[domain]` the pods matching `c` on eligible nodes: through
-/// the label index when the selector has an `In` requirement, else by
-/// visiting every node's pods.
-fn count_into(
-    cx: &CycleContext,
-    c: &Constraint,
-    ns: &str,
-    eligible: &[bool],
-    counts: &mut HashMap<String, i64>,
-) {
-    let Some(sel) = &c.selector else { return };
-    let world = cx.world;
-    let mut add = |p: crate::model::PodId| {
-        let q = world.pod(p);
-        let Some(n) = q.node else { return };
-        if !eligible[n.idx()]
-            || q.deleted
-            || q.deleting_since.is_some()
-            || q.namespace != ns
-            || !sel.matches(&world.spec(q.spec).labels)
-        {
-            return;
-        }
-        if let Some(v) = world.node(n).labels.get(&c.key)
-            && let Some(slot) = counts.get_mut(v)
-        {
-            *slot += 1;
-        }
-    };
-    match cx.labels.candidates(ns, sel) {
-        Some(pods) => pods.into_iter().for_each(&mut add),
-        None => {
-            for &nid in cx.nodes {
-                if eligible[nid.idx()] {
-                    world.node(nid).pods.iter().copied().for_each(&mut add);
-                }
-            }
-        }
-    }
-}
-
 impl Plugin for PodTopologySpread {
     fn name(&self) -> &'static str {
         NAME
@@ -287,31 +279,43 @@ impl PreFilterPlugin for PodTopologySpread {
         if s.filter.is_empty() {
             return Status::SKIP;
         }
-        let ns = cx.namespace();
+        resolve(cx, &mut s.filter);
         let n = s.filter.len();
-        s.counts.iter_mut().for_each(HashMap::clear);
-        s.counts.resize_with(n, HashMap::new);
-        // Domains of the eligible nodes (with zero counts), then the pods.
-        let nn = cx.world.nodes.len();
-        s.eligible.resize_with(n, Vec::new);
+        s.counts.resize_with(n, Vec::new);
+        s.present.resize_with(n, Vec::new);
+        // Domains of the eligible nodes, and the matching pods on them.
         for (i, c) in s.filter.iter().enumerate() {
-            let el = &mut s.eligible[i];
-            el.clear();
-            el.resize(nn, false);
+            let (counts, present) = (&mut s.counts[i], &mut s.present[i]);
+            reset(counts, present, cx.topo.num_domains(c.key_id));
+            let check = may_exclude(c, cx.spec);
+            let doms = cx.topo.domains(c.key_id);
+            let per_node = c.sel_id.map(|id| cx.counts.per_node(id));
             for &nid in cx.nodes {
-                let node = cx.world.node(nid);
-                if has_all_keys(node, &s.filter) && included(c, cx.spec, node) {
-                    el[nid.idx()] = true;
-                    s.counts[i].entry(node.labels[&c.key].clone()).or_insert(0);
+                let d = doms.get(nid.idx()).copied().unwrap_or(NONE);
+                if d == NONE
+                    || !has_all_keys(cx, nid, &s.filter)
+                    || (check && !included(c, cx.spec, cx.world.node(nid)))
+                {
+                    continue;
+                }
+                present[d as usize] = true;
+                if let Some(pn) = &per_node {
+                    counts[d as usize] += i64::from(pn.get(nid.idx()).copied().unwrap_or(0));
                 }
             }
-            count_into(cx, c, ns, el, &mut s.counts[i]);
         }
         s.min_match.clear();
         s.self_match.clear();
         for (i, c) in s.filter.iter().enumerate() {
-            let domains = s.counts[i].len() as i64;
-            let min = s.counts[i].values().copied().min().unwrap_or(0);
+            let present = &s.present[i];
+            let domains = present.iter().filter(|&&p| p).count() as i64;
+            let min = s.counts[i]
+                .iter()
+                .zip(present)
+                .filter(|&(_, &p)| p)
+                .map(|(&c, _)| c)
+                .min()
+                .unwrap_or(0);
             s.min_match
                 .push(if domains < c.min_domains { 0 } else { min });
             s.self_match.push(
@@ -331,10 +335,11 @@ impl FilterPlugin for PodTopologySpread {
         };
         let ns = cx.namespace();
         for (i, c) in s.filter.iter().enumerate() {
-            let Some(v) = node.node.labels.get(&c.key) else {
+            let d = cx.topo.domain(c.key_id, node.id);
+            if d == NONE {
                 return Status::unresolvable(REASON_MISSING_LABEL);
-            };
-            let mut match_num = s.counts[i].get(v).copied().unwrap_or(0);
+            }
+            let mut match_num = s.counts[i].get(d as usize).copied().unwrap_or(0);
             if node.is_hypothetical() && included(c, cx.spec, node.node) {
                 // Nominated pods added / victims removed on this node (PreFilter
                 // extensions AddPod/RemovePod, for this node's own domain).
@@ -361,15 +366,19 @@ impl PreScorePlugin for PodTopologySpread {
         if s.score.is_empty() {
             return Status::SKIP;
         }
+        resolve(cx, &mut s.score);
         let require_all = !cx.spec.topology_spread.is_empty() || !system;
         let n = s.score.len();
-        s.score_counts.iter_mut().for_each(HashMap::clear);
-        s.score_counts.resize_with(n, HashMap::new);
+        s.score_counts.resize_with(n, Vec::new);
+        s.score_present.resize_with(n, Vec::new);
+        for (i, c) in s.score.iter().enumerate() {
+            let num = cx.topo.num_domains(c.key_id);
+            reset(&mut s.score_counts[i], &mut s.score_present[i], num);
+        }
         s.ignored.clear();
         let mut topo_size = vec![0usize; n];
         for &nid in feasible {
-            let node = cx.world.node(nid);
-            if require_all && !has_all_keys(node, &s.score) {
+            if require_all && !has_all_keys(cx, nid, &s.score) {
                 s.ignored.push(nid);
                 continue;
             }
@@ -377,11 +386,9 @@ impl PreScorePlugin for PodTopologySpread {
                 if c.key == HOSTNAME_LABEL {
                     continue;
                 }
-                let Some(v) = node.labels.get(&c.key) else {
-                    continue;
-                };
-                if !s.score_counts[i].contains_key(v) {
-                    s.score_counts[i].insert(v.clone(), 0);
+                let d = cx.topo.domain(c.key_id, nid);
+                if d != NONE && !s.score_present[i][d as usize] {
+                    s.score_present[i][d as usize] = true;
                     topo_size[i] += 1;
                 }
             }
@@ -395,32 +402,29 @@ impl PreScorePlugin for PodTopologySpread {
             };
             s.weights.push(((size + 2) as f64).ln());
         }
-        let ns = cx.namespace();
-        let nn = cx.world.nodes.len();
-        s.eligible.resize_with(n, Vec::new);
         for (i, c) in s.score.iter().enumerate() {
-            // No feasible node has this key (e.g. the system default zone
-            // constraint on zoneless nodes): there is no domain to count into,
-            // so skip the walk over every node.
-            if c.key == HOSTNAME_LABEL || s.score_counts[i].is_empty() {
+            // Hostname counts are read per node in Score. No feasible node has
+            // this key (e.g. the system default zone constraint on zoneless
+            // nodes): there is no domain to count into.
+            if c.key == HOSTNAME_LABEL || topo_size[i] == 0 {
                 continue;
             }
-            let el = &mut s.eligible[i];
-            el.clear();
-            el.resize(nn, false);
+            let Some(sel) = c.sel_id else { continue };
+            let check = may_exclude(c, cx.spec);
+            let doms = cx.topo.domains(c.key_id);
+            let per_node = cx.counts.per_node(sel);
+            let (counts, present) = (&mut s.score_counts[i], &s.score_present[i]);
             for &nid in cx.nodes {
-                let node = cx.world.node(nid);
-                if (!require_all || has_all_keys(node, &s.score))
-                    && included(c, cx.spec, node)
-                    && node
-                        .labels
-                        .get(&c.key)
-                        .is_some_and(|v| s.score_counts[i].contains_key(v))
+                let d = doms.get(nid.idx()).copied().unwrap_or(NONE);
+                if d == NONE
+                    || !present[d as usize]
+                    || (require_all && !has_all_keys(cx, nid, &s.score))
+                    || (check && !included(c, cx.spec, cx.world.node(nid)))
                 {
-                    el[nid.idx()] = true;
+                    continue;
                 }
+                counts[d as usize] += i64::from(per_node.get(nid.idx()).copied().unwrap_or(0));
             }
-            count_into(cx, c, ns, el, &mut s.score_counts[i]);
         }
         Status::SUCCESS
     }
@@ -436,13 +440,14 @@ impl ScorePlugin for PodTopologySpread {
         }
         let mut score = 0f64;
         for (i, c) in s.score.iter().enumerate() {
-            let Some(v) = node.node.labels.get(&c.key) else {
+            let d = cx.topo.domain(c.key_id, node.id);
+            if d == NONE {
                 continue;
-            };
+            }
             let cnt = if c.key == HOSTNAME_LABEL {
-                count_matching(cx.world, node.pods(), &c.selector, cx.namespace())
+                c.sel_id.map_or(0, |id| cx.counts.on_node(id, node.id))
             } else {
-                s.score_counts[i].get(v).copied().unwrap_or(0)
+                s.score_counts[i].get(d as usize).copied().unwrap_or(0)
             };
             score += cnt as f64 * s.weights[i] + (c.max_skew - 1) as f64;
         }

@@ -1,0 +1,348 @@
+//! Incremental scheduler-side indexes, so that a cycle never rescans every pod
+//! or compares label strings node by node:
+//! - [`MatchCounts`]: per tracked (namespace, selector), how many pods on each
+//!   node the selector matches (PodTopologySpread's `countPodsMatchSelector`,
+//!   InterPodAffinity's term counts);
+//! - [`TopologyIndex`]: per topology key, each node's domain as a small integer;
+//! - [`ImageIndex`]: per image, how many nodes hold it (ImageLocality).
+//!
+//! Both are kept up to date from the World's change log by the scheduler
+//! (`Scheduler::on_change`). A selector or key is tracked from the first cycle
+//! that asks for it (one scan of the World then); afterwards each pod or node
+//! change costs one update per tracked selector the pod's template matches.
+//! Interior mutability (a `RefCell`) is what lets plugins, which see the
+//! cycle read-only, start tracking a selector; the scheduler is single-threaded.
+//!
+//! Which pods count is exactly what the straightforward scan counted: pods in
+//! the node's pod list (bound, not deleted, not terminal), optionally without
+//! terminating ones (PodTopologySpread skips pods with a deletion timestamp;
+//! InterPodAffinity does not), in the selector's namespace, whose labels match.
+//! Differential tests below compare against that scan on random histories.
+
+use std::cell::{Ref, RefCell};
+use std::collections::HashMap;
+
+use crate::model::labels::LabelSelector;
+use crate::model::{NodeId, PodId, SpecId, World};
+use crate::scheduler::plugins::image_locality::normalized_image_name;
+
+/// A tracked selector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SelId(u32);
+
+/// What a pod last contributed: its node while it is in the node's pod list,
+/// and whether it was terminating.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Seen {
+    node: Option<NodeId>,
+    terminating: bool,
+}
+
+struct Entry {
+    namespace: String,
+    selector: LabelSelector,
+    include_terminating: bool,
+    per_node: Vec<u32>,
+}
+
+#[derive(Default)]
+struct Inner {
+    ids: HashMap<(String, LabelSelector, bool), SelId>,
+    entries: Vec<Entry>,
+    /// By SpecId: the tracked selectors whose requirements the template's
+    /// labels satisfy (namespace checked per pod); `None` until first needed.
+    spec_matches: Vec<Option<Vec<SelId>>>,
+    seen: Vec<Seen>,
+}
+
+/// Pods per node matching tracked selectors; see the module doc.
+#[derive(Default)]
+pub struct MatchCounts {
+    inner: RefCell<Inner>,
+}
+
+fn seen_now(world: &World, pod: PodId) -> Seen {
+    let p = world.pod(pod);
+    let on_node = !p.deleted && !p.phase.is_terminal();
+    Seen {
+        node: if on_node { p.node } else { None },
+        terminating: p.deleting_since.is_some(),
+    }
+}
+
+impl Entry {
+    fn counts(&self, s: Seen) -> bool {
+        s.node.is_some() && (self.include_terminating || !s.terminating)
+    }
+}
+
+impl Inner {
+    fn matches_of(&mut self, world: &World, spec: SpecId) {
+        let i = spec.idx();
+        if self.spec_matches.len() <= i {
+            self.spec_matches.resize(i + 1, None);
+        }
+        if self.spec_matches[i].is_none() {
+            let labels = &world.spec(spec).labels;
+            let v = self
+                .entries
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.selector.matches(labels))
+                .map(|(k, _)| SelId(k as u32))
+                .collect();
+            self.spec_matches[i] = Some(v);
+        }
+    }
+}
+
+impl MatchCounts {
+    /// Bring the counts up to date with one pod (after any change to it).
+    pub fn update(&mut self, world: &World, pod: PodId) {
+        let inner = self.inner.get_mut();
+        if inner.entries.is_empty() {
+            return;
+        }
+        let i = pod.idx();
+        if inner.seen.len() <= i {
+            inner.seen.resize(i + 1, Seen::default());
+        }
+        let old = inner.seen[i];
+        let new = seen_now(world, pod);
+        if old == new {
+            return;
+        }
+        inner.seen[i] = new;
+        let p = world.pod(pod);
+        inner.matches_of(world, p.spec);
+        let ids = inner.spec_matches[p.spec.idx()].take().unwrap_or_default();
+        for &id in &ids {
+            let e = &mut inner.entries[id.0 as usize];
+            if e.namespace != p.namespace {
+                continue;
+            }
+            if e.counts(old) {
+                e.per_node[old.node.unwrap().idx()] -= 1;
+            }
+            if e.counts(new) {
+                let n = new.node.unwrap().idx();
+                if e.per_node.len() <= n {
+                    e.per_node.resize(n + 1, 0);
+                }
+                e.per_node[n] += 1;
+            }
+        }
+        inner.spec_matches[p.spec.idx()] = Some(ids);
+    }
+
+    /// The id of `selector` in `namespace`, tracking it (one scan of every
+    /// pod) the first time it is asked for.
+    pub fn track(
+        &self,
+        world: &World,
+        namespace: &str,
+        selector: &LabelSelector,
+        include_terminating: bool,
+    ) -> SelId {
+        let mut inner = self.inner.borrow_mut();
+        let key = (namespace.to_string(), selector.clone(), include_terminating);
+        if let Some(&id) = inner.ids.get(&key) {
+            return id;
+        }
+        let id = SelId(inner.entries.len() as u32);
+        inner.ids.insert(key, id);
+        let inner = &mut *inner;
+        // Catch up on pods never seen (tracking starts lazily), then count.
+        if inner.seen.len() < world.pods.len() {
+            let from = inner.seen.len();
+            inner.seen.resize(world.pods.len(), Seen::default());
+            for (k, s) in inner.seen.iter_mut().enumerate().skip(from) {
+                *s = seen_now(world, PodId(k as u32));
+            }
+        }
+        let mut e = Entry {
+            namespace: namespace.to_string(),
+            selector: selector.clone(),
+            include_terminating,
+            per_node: vec![0; world.nodes.len()],
+        };
+        for (spec, m) in inner.spec_matches.iter_mut().enumerate() {
+            if let Some(m) = m
+                && selector.matches(&world.specs[spec].labels)
+            {
+                m.push(id);
+            }
+        }
+        for (k, s) in inner.seen.iter().enumerate() {
+            if !e.counts(*s) {
+                continue;
+            }
+            let p = &world.pods[k];
+            if p.namespace == namespace && selector.matches(&world.spec(p.spec).labels) {
+                e.per_node[s.node.unwrap().idx()] += 1;
+            }
+        }
+        inner.entries.push(e);
+        id
+    }
+
+    /// Pods on `node` matching the tracked selector.
+    pub fn on_node(&self, id: SelId, node: NodeId) -> i64 {
+        let inner = self.inner.borrow();
+        i64::from(
+            inner.entries[id.0 as usize]
+                .per_node
+                .get(node.idx())
+                .copied()
+                .unwrap_or(0),
+        )
+    }
+
+    /// Every node's count (indexed by node id; nodes past the end have 0).
+    pub fn per_node(&self, id: SelId) -> Ref<'_, [u32]> {
+        Ref::map(self.inner.borrow(), |i| {
+            i.entries[id.0 as usize].per_node.as_slice()
+        })
+    }
+}
+
+/// Domain ids of one topology key: per node, `NONE` when it lacks the label.
+#[derive(Default)]
+struct KeyDomains {
+    of_node: Vec<u32>,
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+/// Per topology key, every node's domain as an integer; see the module doc.
+#[derive(Default)]
+pub struct TopologyIndex {
+    keys: RefCell<Vec<(String, KeyDomains)>>,
+}
+
+/// A tracked topology key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct KeyId(u32);
+
+/// The node lacks the topology key.
+pub const NONE: u32 = u32::MAX;
+
+impl TopologyIndex {
+    fn assign(world: &World, key: &str, kd: &mut KeyDomains, node: NodeId) {
+        let i = node.idx();
+        if kd.of_node.len() <= i {
+            kd.of_node.resize(i + 1, NONE);
+        }
+        let n = world.node(node);
+        kd.of_node[i] = match n.labels.get(key) {
+            Some(v) if !n.deleted => match kd.ids.get(v) {
+                Some(&d) => d,
+                None => {
+                    let d = kd.names.len() as u32;
+                    kd.ids.insert(v.clone(), d);
+                    kd.names.push(v.clone());
+                    d
+                }
+            },
+            _ => NONE,
+        };
+    }
+
+    /// Bring every tracked key up to date with one node.
+    pub fn update(&mut self, world: &World, node: NodeId) {
+        for (key, kd) in self.keys.get_mut().iter_mut() {
+            Self::assign(world, key, kd, node);
+        }
+    }
+
+    /// The id of `key`, tracking it (one pass over the nodes) the first time.
+    pub fn track(&self, world: &World, key: &str) -> KeyId {
+        let mut keys = self.keys.borrow_mut();
+        if let Some(i) = keys.iter().position(|(k, _)| k == key) {
+            return KeyId(i as u32);
+        }
+        let mut kd = KeyDomains::default();
+        for i in 0..world.nodes.len() {
+            Self::assign(world, key, &mut kd, NodeId(i as u32));
+        }
+        keys.push((key.to_string(), kd));
+        KeyId((keys.len() - 1) as u32)
+    }
+
+    /// Every node's domain for `key` (indexed by node id; `NONE` past the end).
+    pub fn domains(&self, key: KeyId) -> Ref<'_, [u32]> {
+        Ref::map(self.keys.borrow(), |k| {
+            k[key.0 as usize].1.of_node.as_slice()
+        })
+    }
+
+    /// The domain of one node.
+    pub fn domain(&self, key: KeyId, node: NodeId) -> u32 {
+        self.keys.borrow()[key.0 as usize]
+            .1
+            .of_node
+            .get(node.idx())
+            .copied()
+            .unwrap_or(NONE)
+    }
+
+    /// How many distinct domain ids `key` has handed out (an upper bound on
+    /// live domains; ids are never reused).
+    pub fn num_domains(&self, key: KeyId) -> usize {
+        self.keys.borrow()[key.0 as usize].1.names.len()
+    }
+}
+
+/// How many live nodes hold each image (upstream's `imageStates` of the
+/// snapshot, for ImageLocality), by normalised image name.
+#[derive(Clone, Debug, Default)]
+pub struct ImageIndex {
+    of_node: Vec<Vec<String>>,
+    nodes_with: HashMap<String, i64>,
+}
+
+impl ImageIndex {
+    /// Bring the counts up to date with one node.
+    pub fn update(&mut self, world: &World, node: NodeId) {
+        let i = node.idx();
+        if self.of_node.len() <= i {
+            self.of_node.resize_with(i + 1, Vec::new);
+        }
+        let n = world.node(node);
+        let mut now: Vec<String> = if n.deleted {
+            Vec::new()
+        } else {
+            n.images
+                .iter()
+                .map(|(name, _)| normalized_image_name(name).into_owned())
+                .collect()
+        };
+        now.sort();
+        now.dedup();
+        if now == self.of_node[i] {
+            return;
+        }
+        for name in &self.of_node[i] {
+            if let Some(c) = self.nodes_with.get_mut(name) {
+                *c -= 1;
+            }
+        }
+        for name in &now {
+            *self.nodes_with.entry(name.clone()).or_insert(0) += 1;
+        }
+        self.of_node[i] = now;
+    }
+
+    pub fn build(world: &World) -> ImageIndex {
+        let mut ix = ImageIndex::default();
+        for i in 0..world.nodes.len() {
+            ix.update(world, NodeId(i as u32));
+        }
+        ix
+    }
+
+    /// Live nodes holding the image (`name` normalised).
+    pub fn nodes_with(&self, name: &str) -> i64 {
+        self.nodes_with.get(name).copied().unwrap_or(0)
+    }
+}
