@@ -216,7 +216,9 @@ impl<'a> Cycle<'a> {
         let world = self.world;
         let n = world.node(node);
         added.clear();
-        if let Some(noms) = self.nominated.get(&node) {
+        if !self.nominated.is_empty()
+            && let Some(noms) = self.nominated.get(&node)
+        {
             let prio = cx.spec.priority;
             added.extend(noms.iter().copied().filter(|&p| {
                 let q = world.pod(p);
@@ -403,8 +405,14 @@ impl<'a> Cycle<'a> {
         }
         feasible.clear();
         let mut processed = 0;
-        for i in 0..num_candidates {
-            let node = candidates[(*start + i) % num_candidates];
+        // The index wraps without a division per node.
+        let mut at = *start % num_candidates;
+        for _ in 0..num_candidates {
+            let node = candidates[at];
+            at += 1;
+            if at == num_candidates {
+                at = 0;
+            }
             processed += 1;
             let (s, by) = self.filter_node(&cx, states, skip_filter, node, &[], added, requested);
             if s.is_success() {
@@ -476,9 +484,7 @@ impl<'a> Cycle<'a> {
                 continue;
             }
             let p = self.profile.plugins[i].as_score().unwrap();
-            for &node in feasible.iter() {
-                out.push(p.score(&cx, &states[i], &NodeInfo::of(self.world, node)));
-            }
+            p.score_all(&cx, &states[i], feasible, out);
             if let Some(r) = record.as_deref_mut() {
                 r.raw.push(out.clone());
             }

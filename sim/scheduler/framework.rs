@@ -218,6 +218,17 @@ pub trait PreScorePlugin {
 /// normalisation of all of them into [0, 100].
 pub trait ScorePlugin {
     fn score(&self, cx: &CycleContext, state: &State, node: &NodeInfo) -> i64;
+    /// Every feasible node's raw score, appended to `out` in `feasible`'s
+    /// order. The default calls [`score`](Self::score) per node; plugins on
+    /// the hot path override it to read their state once per cycle. Both must
+    /// give the same scores.
+    fn score_all(&self, cx: &CycleContext, state: &State, feasible: &[NodeId], out: &mut Vec<i64>) {
+        out.extend(
+            feasible
+                .iter()
+                .map(|&n| self.score(cx, state, &NodeInfo::of(cx.world, n))),
+        );
+    }
     /// `ScoreExtensions().NormalizeScore`; the default leaves scores as they are.
     fn normalize(
         &self,
@@ -226,6 +237,22 @@ pub trait ScorePlugin {
         _feasible: &[NodeId],
         _scores: &mut [i64],
     ) {
+    }
+}
+
+/// `ScorePlugin::score_all` for a plugin whose per-node score reads only its
+/// PreScore state `T`: the state is looked up once, then `f` runs per node
+/// (0 everywhere without state, as `score` gives).
+pub fn score_each<T: 'static>(
+    cx: &CycleContext,
+    state: &State,
+    feasible: &[NodeId],
+    out: &mut Vec<i64>,
+    f: impl Fn(&T, &NodeInfo) -> i64,
+) {
+    match state.get::<T>() {
+        None => out.resize(out.len() + feasible.len(), 0),
+        Some(s) => out.extend(feasible.iter().map(|&n| f(s, &NodeInfo::of(cx.world, n)))),
     }
 }
 

@@ -83,11 +83,8 @@ pub fn balanced_score(fractions: &[f64]) -> i64 {
     ((1.0 - std) * MAX_NODE_SCORE as f64) as i64
 }
 
-impl ScorePlugin for BalancedAllocation {
-    fn score(&self, cx: &CycleContext, state: &State, node: &NodeInfo) -> i64 {
-        let Some(s) = state.get::<ScoreState>() else {
-            return 0;
-        };
+impl BalancedAllocation {
+    fn node_score(&self, cx: &CycleContext, s: &ScoreState, node: &NodeInfo) -> i64 {
         // At most a handful of resources: fixed arrays, no allocation.
         let mut with = [0f64; 8];
         let mut without = [0f64; 8];
@@ -107,6 +104,19 @@ impl ScorePlugin for BalancedAllocation {
         }
         let without_pod = balanced_score(&without[..n]);
         MAX_NODE_SCORE / 2 + (MAX_NODE_SCORE / 2 + with_pod - without_pod) / 2
+    }
+}
+
+impl ScorePlugin for BalancedAllocation {
+    fn score(&self, cx: &CycleContext, state: &State, node: &NodeInfo) -> i64 {
+        state
+            .get::<ScoreState>()
+            .map_or(0, |s| self.node_score(cx, s, node))
+    }
+    fn score_all(&self, cx: &CycleContext, state: &State, feasible: &[NodeId], out: &mut Vec<i64>) {
+        score_each(cx, state, feasible, out, |s: &ScoreState, n| {
+            self.node_score(cx, s, n)
+        });
     }
 }
 

@@ -83,11 +83,12 @@ impl PreScorePlugin for ImageLocality {
     }
 }
 
-impl ScorePlugin for ImageLocality {
-    fn score(&self, cx: &CycleContext, state: &State, node: &NodeInfo) -> i64 {
-        let Some(s) = state.get::<ScoreState>() else {
+impl ImageLocality {
+    fn node_score(&self, cx: &CycleContext, s: &ScoreState, node: &NodeInfo) -> i64 {
+        if s.images.is_empty() || node.node.images.is_empty() {
+            // calculatePriority(0, n) is 0.
             return 0;
-        };
+        }
         let mut sum = 0;
         for (name, count) in &s.images {
             if let Some((_, size)) = node
@@ -100,6 +101,19 @@ impl ScorePlugin for ImageLocality {
             }
         }
         calculate_priority(sum, cx.spec.images.len() as i64)
+    }
+}
+
+impl ScorePlugin for ImageLocality {
+    fn score(&self, cx: &CycleContext, state: &State, node: &NodeInfo) -> i64 {
+        state
+            .get::<ScoreState>()
+            .map_or(0, |s| self.node_score(cx, s, node))
+    }
+    fn score_all(&self, cx: &CycleContext, state: &State, feasible: &[NodeId], out: &mut Vec<i64>) {
+        score_each(cx, state, feasible, out, |s: &ScoreState, n| {
+            self.node_score(cx, s, n)
+        });
     }
 }
 

@@ -329,11 +329,8 @@ impl PreScorePlugin for NodeResourcesFit {
     }
 }
 
-impl ScorePlugin for NodeResourcesFit {
-    fn score(&self, _: &CycleContext, state: &State, node: &NodeInfo) -> i64 {
-        let Some(s) = state.get::<ScoreState>() else {
-            return 0;
-        };
+impl NodeResourcesFit {
+    fn node_score(&self, _cx: &CycleContext, s: &ScoreState, node: &NodeInfo) -> i64 {
         let (mut node_score, mut weight_sum) = (0i64, 0i64);
         for &(res, weight, pod_req) in &s.resources {
             let (alloc, req) = allocatable_and_requested(node, res, pod_req, false);
@@ -373,6 +370,19 @@ impl ScorePlugin for NodeResourcesFit {
             }
             _ => node_score / weight_sum,
         }
+    }
+}
+
+impl ScorePlugin for NodeResourcesFit {
+    fn score(&self, cx: &CycleContext, state: &State, node: &NodeInfo) -> i64 {
+        state
+            .get::<ScoreState>()
+            .map_or(0, |s| self.node_score(cx, s, node))
+    }
+    fn score_all(&self, cx: &CycleContext, state: &State, feasible: &[NodeId], out: &mut Vec<i64>) {
+        score_each(cx, state, feasible, out, |s: &ScoreState, n| {
+            self.node_score(cx, s, n)
+        });
     }
 }
 

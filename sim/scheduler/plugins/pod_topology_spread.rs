@@ -430,11 +430,8 @@ impl PreScorePlugin for PodTopologySpread {
     }
 }
 
-impl ScorePlugin for PodTopologySpread {
-    fn score(&self, cx: &CycleContext, state: &State, node: &NodeInfo) -> i64 {
-        let Some(s) = state.get::<SpreadState>() else {
-            return 0;
-        };
+impl PodTopologySpread {
+    fn node_score(&self, cx: &CycleContext, s: &SpreadState, node: &NodeInfo) -> i64 {
         if s.ignored.contains(&node.id) {
             return 0;
         }
@@ -452,6 +449,19 @@ impl ScorePlugin for PodTopologySpread {
             score += cnt as f64 * s.weights[i] + (c.max_skew - 1) as f64;
         }
         score.round() as i64
+    }
+}
+
+impl ScorePlugin for PodTopologySpread {
+    fn score(&self, cx: &CycleContext, state: &State, node: &NodeInfo) -> i64 {
+        state
+            .get::<SpreadState>()
+            .map_or(0, |s| self.node_score(cx, s, node))
+    }
+    fn score_all(&self, cx: &CycleContext, state: &State, feasible: &[NodeId], out: &mut Vec<i64>) {
+        score_each(cx, state, feasible, out, |s: &SpreadState, n| {
+            self.node_score(cx, s, n)
+        });
     }
 
     fn normalize(&self, _: &CycleContext, state: &State, feasible: &[NodeId], scores: &mut [i64]) {
