@@ -256,6 +256,31 @@ pub fn score_each<T: 'static>(
     }
 }
 
+/// Inside `impl ScorePlugin for P`: `score` and `score_all` for a plugin whose
+/// per-node score is its inherent `node_score(cx, state, node)` over PreScore
+/// state of type `$state` (0 without state).
+macro_rules! score_from_state {
+    ($state:ty) => {
+        fn score(&self, cx: &CycleContext, state: &State, node: &NodeInfo) -> i64 {
+            state
+                .get::<$state>()
+                .map_or(0, |s| self.node_score(cx, s, node))
+        }
+        fn score_all(
+            &self,
+            cx: &CycleContext,
+            state: &State,
+            feasible: &[NodeId],
+            out: &mut Vec<i64>,
+        ) {
+            score_each(cx, state, feasible, out, |s: &$state, n| {
+                self.node_score(cx, s, n)
+            });
+        }
+    };
+}
+pub(crate) use score_from_state;
+
 /// `helper.DefaultNormalizeScore` (pkg/scheduler/framework/plugins/helper/normalize_score.go):
 /// scale to `max_priority` by the largest score, optionally reversed.
 pub fn default_normalize_score(max_priority: i64, reverse: bool, scores: &mut [i64]) {

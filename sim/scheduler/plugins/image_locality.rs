@@ -105,16 +105,7 @@ impl ImageLocality {
 }
 
 impl ScorePlugin for ImageLocality {
-    fn score(&self, cx: &CycleContext, state: &State, node: &NodeInfo) -> i64 {
-        state
-            .get::<ScoreState>()
-            .map_or(0, |s| self.node_score(cx, s, node))
-    }
-    fn score_all(&self, cx: &CycleContext, state: &State, feasible: &[NodeId], out: &mut Vec<i64>) {
-        score_each(cx, state, feasible, out, |s: &ScoreState, n| {
-            self.node_score(cx, s, n)
-        });
-    }
+    score_from_state!(ScoreState);
 }
 
 #[cfg(test)]

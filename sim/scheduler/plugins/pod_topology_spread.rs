@@ -453,16 +453,7 @@ impl PodTopologySpread {
 }
 
 impl ScorePlugin for PodTopologySpread {
-    fn score(&self, cx: &CycleContext, state: &State, node: &NodeInfo) -> i64 {
-        state
-            .get::<SpreadState>()
-            .map_or(0, |s| self.node_score(cx, s, node))
-    }
-    fn score_all(&self, cx: &CycleContext, state: &State, feasible: &[NodeId], out: &mut Vec<i64>) {
-        score_each(cx, state, feasible, out, |s: &SpreadState, n| {
-            self.node_score(cx, s, n)
-        });
-    }
+    score_from_state!(SpreadState);
 
     fn normalize(&self, _: &CycleContext, state: &State, feasible: &[NodeId], scores: &mut [i64]) {
         let Some(s) = state.get::<SpreadState>() else {
