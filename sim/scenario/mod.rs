@@ -548,6 +548,9 @@ fn add_pool(
     let mut has_mem = false;
     for (name, v) in &pool.allocatable {
         let path = at(&format!("allocatable.{name}"));
+        // Given but invalid still counts as given: its own error says what is wrong.
+        has_cpu |= name == "cpu";
+        has_mem |= name == "memory";
         let q = match quantity_text(v).map(|t| parse_quantity(&t)) {
             Some(Ok(q)) if !q.is_negative() => q,
             Some(Ok(_)) => {
@@ -568,14 +571,8 @@ fn add_pool(
             }
         };
         match name.as_str() {
-            "cpu" => {
-                alloc.milli_cpu = q.milli_value();
-                has_cpu = true;
-            }
-            "memory" => {
-                alloc.memory = q.value();
-                has_mem = true;
-            }
+            "cpu" => alloc.milli_cpu = q.milli_value(),
+            "memory" => alloc.memory = q.value(),
             "ephemeral-storage" => alloc.ephemeral_storage = q.value(),
             "pods" => alloc.pods = q.value(),
             other if other.contains('/') || other.starts_with("hugepages-") => {

@@ -146,3 +146,24 @@ fn binary_file_is_rejected() {
     assert_eq!(out.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// An invalid cpu quantity is one error, not also "allocatable must give at
+/// least cpu and memory" (the field was given, just wrong).
+#[test]
+fn invalid_allocatable_cpu_is_reported_once() {
+    let dir = std::env::temp_dir().join(format!("kubesim-once-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.yaml");
+    let (_, content, _, _) = cases().into_iter().find(|c| c.0 == "bad-quantity").unwrap();
+    std::fs::write(&file, content).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kubesim"))
+        .arg("validate")
+        .arg(&file)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err.contains("invalid quantity \"abc\""), "{err}");
+    assert!(!err.contains("at least cpu and memory"), "{err}");
+}
