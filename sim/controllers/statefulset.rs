@@ -163,6 +163,20 @@ mod tests {
     use crate::engine::SECOND;
     use crate::model::labels::LabelSelector;
 
+    /// An OrderedReady StatefulSet of `n` replicas, created one pod a second,
+    /// every pod started and Ready.
+    fn ordered_and_running(n: u32) -> (World, StatefulSetId, ControllerRef) {
+        let mut w = test_world();
+        let s = add_sts(&mut w, n as i32, PodManagementPolicy::OrderedReady);
+        let c = ControllerRef::StatefulSet(s);
+        for i in 0..u64::from(n) {
+            run(&mut w, c, i * SECOND);
+            let p = slot(&w, s, i as usize);
+            start(&mut w, p, None, i * SECOND);
+        }
+        (w, s, c)
+    }
+
     fn add_sts(w: &mut World, replicas: i32, policy: PodManagementPolicy) -> StatefulSetId {
         let spec = spec_with_labels(w, &[("app", "db")]);
         w.statefulsets.push(StatefulSet {
@@ -222,14 +236,7 @@ mod tests {
 
     #[test]
     fn ordered_scale_down_from_the_highest_ordinal_waiting_for_removal() {
-        let mut w = test_world();
-        let s = add_sts(&mut w, 3, PodManagementPolicy::OrderedReady);
-        let c = ControllerRef::StatefulSet(s);
-        for i in 0..3 {
-            run(&mut w, c, i * SECOND);
-            let p = slot(&w, s, i as usize);
-            start(&mut w, p, None, i * SECOND);
-        }
+        let (mut w, s, c) = ordered_and_running(3);
         w.statefulsets[s.idx()].replicas = 1;
         run(&mut w, c, 10 * SECOND);
         run(&mut w, c, 10 * SECOND);
@@ -264,14 +271,7 @@ mod tests {
 
     #[test]
     fn a_failed_pod_is_replaced_under_the_same_name_only_after_removal() {
-        let mut w = test_world();
-        let s = add_sts(&mut w, 2, PodManagementPolicy::OrderedReady);
-        let c = ControllerRef::StatefulSet(s);
-        for i in 0..2 {
-            run(&mut w, c, i * SECOND);
-            let p = slot(&w, s, i as usize);
-            start(&mut w, p, None, i * SECOND);
-        }
+        let (mut w, s, c) = ordered_and_running(2);
         let old = slot(&w, s, 0);
         w.set_phase(old, PodPhase::Failed);
         run(&mut w, c, 5 * SECOND);
@@ -289,14 +289,7 @@ mod tests {
 
     #[test]
     fn rolling_update_replaces_from_the_highest_ordinal() {
-        let mut w = test_world();
-        let s = add_sts(&mut w, 3, PodManagementPolicy::OrderedReady);
-        let c = ControllerRef::StatefulSet(s);
-        for i in 0..3 {
-            run(&mut w, c, i * SECOND);
-            let p = slot(&w, s, i as usize);
-            start(&mut w, p, None, i * SECOND);
-        }
+        let (mut w, s, c) = ordered_and_running(3);
         let mut spec = w.spec(w.statefulsets[s.idx()].spec).clone();
         spec.images = vec!["db:2".into()];
         let new_spec = w.add_spec(spec);
