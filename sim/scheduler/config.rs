@@ -28,7 +28,7 @@ use crate::error::{Error, InputError};
 use crate::model::labels::validate_label_key;
 use crate::model::{InclusionPolicy, TopologySpreadConstraint, UnsatisfiableAction};
 use crate::scenario::yaml::{Document, parse_bytes};
-use crate::scheduler::plugins;
+use crate::scheduler::plugins::Registry;
 use crate::scheduler::plugins::node_resources_fit::{ResourceWeight, Strategy};
 use crate::scheduler::profiles::{
     DEFAULT_PLUGINS, PluginArgs, PluginSpec, Points, Profile, SpreadDefaults,
@@ -299,6 +299,8 @@ fn expand(plugins: Option<&RawPlugins>) -> Vec<PluginSpec> {
         point(&p.post_filter),
         point(&p.pre_score),
         point(&p.score),
+        point(&p.reserve),
+        point(&p.bind),
     ];
     // Every plugin named anywhere, in order: point-overridden first per point
     // order, then MultiPoint, then other point plugins. Since filters are the
@@ -312,6 +314,7 @@ fn expand(plugins: Option<&RawPlugins>) -> Vec<PluginSpec> {
         specs.push(PluginSpec {
             name: name.to_string(),
             points: Points::NONE,
+            explicit: Points::NONE,
             weight: 0,
         });
         specs.len() - 1
@@ -334,6 +337,8 @@ fn expand(plugins: Option<&RawPlugins>) -> Vec<PluginSpec> {
         s.points.post_filter |= on(2);
         s.points.pre_score |= on(3);
         s.points.score |= on(4);
+        s.points.reserve |= on(5);
+        s.points.bind |= on(6);
         if s.weight == 0 {
             s.weight = *weight;
         }
@@ -342,18 +347,22 @@ fn expand(plugins: Option<&RawPlugins>) -> Vec<PluginSpec> {
         for (name, weight) in enabled {
             let i = add(name, &mut specs);
             let s = &mut specs[i];
-            match k {
-                0 => s.points.pre_filter = true,
-                1 => s.points.filter = true,
-                2 => s.points.post_filter = true,
-                3 => s.points.pre_score = true,
-                _ => {
-                    s.points.score = true;
+            let (point, named) = match k {
+                0 => (&mut s.points.pre_filter, &mut s.explicit.pre_filter),
+                1 => (&mut s.points.filter, &mut s.explicit.filter),
+                2 => (&mut s.points.post_filter, &mut s.explicit.post_filter),
+                3 => (&mut s.points.pre_score, &mut s.explicit.pre_score),
+                4 => {
                     if *weight != 0 {
                         s.weight = *weight;
                     }
+                    (&mut s.points.score, &mut s.explicit.score)
                 }
-            }
+                5 => (&mut s.points.reserve, &mut s.explicit.reserve),
+                _ => (&mut s.points.bind, &mut s.explicit.bind),
+            };
+            *point = true;
+            *named = true;
         }
     }
     specs
@@ -636,15 +645,17 @@ fn plugin_args(
                     SpreadDefaults::System
                 };
             }
-            // Args of plugins that are not simulated are accepted as they are.
-            _ => {}
+            // Args of plugins kubesim does not parse are kept as they are, for
+            // out-of-tree plugins.
+            other => args.raw.push((other.to_string(), value)),
         }
     }
     args
 }
 
-/// Load and validate a configuration file. `shown` is the path as the user wrote it.
-pub fn load(path: &Path, shown: &str) -> Result<Config, Error> {
+/// Load and validate a configuration file. `shown` is the path as the user
+/// wrote it; `registry` adds out-of-tree plugins to kubesim's.
+pub fn load(path: &Path, shown: &str, registry: &Registry) -> Result<Config, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::Io {
         path: shown.to_string(),
         message: format!("cannot read the scheduler configuration: {e}"),
@@ -653,11 +664,11 @@ pub fn load(path: &Path, shown: &str) -> Result<Config, Error> {
     let Some(doc) = docs.first() else {
         return Err(InputError::new(shown, "empty KubeSchedulerConfiguration file").into());
     };
-    parse(doc, shown)
+    parse(doc, shown, registry)
 }
 
 /// Build profiles from one parsed document.
-pub fn parse(doc: &Document, file: &str) -> Result<Config, Error> {
+pub fn parse(doc: &Document, file: &str, registry: &Registry) -> Result<Config, Error> {
     let raw: RawConfig = doc.deserialize(file)?;
     let mut errs = Errors {
         doc,
@@ -750,21 +761,17 @@ pub fn parse(doc: &Document, file: &str) -> Result<Config, Error> {
         }
         let args = plugin_args(doc, file, &base, &rp.plugin_config, &mut errs);
         if let Some(p) = &rp.plugins {
+            // Points kubesim does not run: their plugins must exist, no more.
             let others = [
                 ("preEnqueue", &p.pre_enqueue),
                 ("queueSort", &p.queue_sort),
-                ("reserve", &p.reserve),
                 ("permit", &p.permit),
                 ("preBind", &p.pre_bind),
-                ("bind", &p.bind),
                 ("postBind", &p.post_bind),
             ];
             for (point, set) in others {
                 for (j, pl) in set.iter().flat_map(|s| s.enabled.iter()).enumerate() {
-                    let known = plugins::NAMES.contains(&pl.name.as_str())
-                        || plugins::ACCEPTED_NOT_SIMULATED.contains(&pl.name.as_str())
-                        || pl.name == plugins::DEFAULT_PREEMPTION;
-                    if !known {
+                    if !registry.contains(&pl.name) {
                         let at = format!("{base}.plugins.{point}.enabled[{j}]");
                         errs.other(&at, format!("{base}: plugin {:?} does not exist", pl.name));
                     }
@@ -773,7 +780,7 @@ pub fn parse(doc: &Document, file: &str) -> Result<Config, Error> {
         }
         let specs = expand(rp.plugins.as_ref());
         let pct = rp.percentage_of_nodes_to_score.or(global_pct);
-        match Profile::build(&name, &specs, &args, pct) {
+        match Profile::build(&name, &specs, &args, pct, registry) {
             Ok(p) => profiles.push(p),
             Err(e) => errs.other(&format!("{base}.plugins"), format!("{base}: {e}")),
         }
@@ -794,7 +801,11 @@ mod tests {
 
     fn cfg(yaml: &str) -> Result<Config, Error> {
         let docs = parse_bytes("sched.yaml", yaml.as_bytes()).unwrap();
-        parse(&docs[0], "sched.yaml")
+        parse(&docs[0], "sched.yaml", &Registry::new())
+    }
+
+    fn cfg_err(yaml: &str) -> String {
+        cfg(yaml).err().unwrap().to_string()
     }
 
     fn names(p: &Profile, which: &[usize]) -> Vec<&'static str> {
@@ -851,7 +862,8 @@ profiles:
 
     #[test]
     fn rejections_carry_upstream_reasons() {
-        let e = cfg(r#"
+        let e = cfg_err(
+            r#"
 apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration
 podInitialBackoffSeconds: 5
@@ -867,10 +879,8 @@ profiles:
         requestedToCapacityRatio:
           shape: [{utilization: 50, score: 5}, {utilization: 40, score: 11}]
 - schedulerName: a
-"#)
-        .err()
-        .unwrap()
-        .to_string();
+"#,
+        );
         for want in [
             "podMaxBackoffSeconds: Invalid value: 2: must be greater than or equal to PodInitialBackoffSeconds",
             "profiles[0].pluginConfig[0].args.scoringStrategy.resources[0].weight: Invalid value: 0: resource weight of cpu not in valid range (0, 100]",
@@ -884,17 +894,16 @@ profiles:
 
     #[test]
     fn unknown_plugin_and_field() {
-        let e = cfg(r#"
+        let e = cfg_err(
+            r#"
 apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration
 profiles:
 - plugins:
     multiPoint:
       enabled: [{name: NodeResourceFit}]
-"#)
-        .err()
-        .unwrap()
-        .to_string();
+"#,
+        );
         assert!(
             e.contains("plugin \"NodeResourceFit\" does not exist"),
             "{e}"
@@ -905,5 +914,103 @@ profiles:
             .unwrap()
             .to_string();
         assert!(e.contains("unknown field `percentOfNodesToScore`"), "{e}");
+    }
+
+    #[test]
+    fn post_filter_and_bind_points_follow_upstream() {
+        // Disabling DefaultPreemption at postFilter turns preemption off; the
+        // other PostFilter plugin stays.
+        let c = cfg(r#"
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+- plugins:
+    postFilter:
+      disabled: [{name: DefaultPreemption}]
+"#)
+        .unwrap();
+        let p = &c.profiles[0];
+        assert_eq!(names(p, &p.post_filter), vec!["DynamicResources"]);
+        assert_eq!(names(p, &p.bind), vec!["DefaultBinder"]);
+        // No Bind plugin left.
+        let e = cfg_err(
+            r#"
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+- schedulerName: no-binder
+  plugins:
+    bind:
+      disabled: [{name: "*"}]
+"#,
+        );
+        assert!(
+            e.contains("profiles[0]: at least one bind plugin is needed for profile with scheduler name \"no-binder\""),
+            "{e}"
+        );
+        // A plugin named at a point it does not implement (`updatePluginList`).
+        let e = cfg_err(
+            r#"
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+- plugins:
+    bind:
+      enabled: [{name: NodePorts}]
+"#,
+        );
+        assert!(
+            e.contains("plugin \"NodePorts\" does not extend BindPlugin plugin"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_out_of_tree_plugin_is_enabled_by_name() {
+        use crate::scheduler::framework::Plugin;
+        struct Fussy;
+        impl Plugin for Fussy {
+            fn name(&self) -> &'static str {
+                "Fussy"
+            }
+        }
+        let mut registry = Registry::new();
+        registry
+            .register("Fussy", |args| {
+                args.and_then(|a| a.get("level"))
+                    .ok_or("args.level is required")?;
+                Ok(Box::new(Fussy))
+            })
+            .unwrap();
+        assert_eq!(
+            registry.register("NodePorts", |_| Err(String::new())),
+            Err("a plugin named NodePorts already exists".into())
+        );
+        let yaml = |args: &str| {
+            format!(
+                "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n- plugins:\n    multiPoint:\n      enabled: [{{name: Fussy}}]\n{args}"
+            )
+        };
+        let parse_with = |text: String| {
+            let docs = parse_bytes("sched.yaml", text.as_bytes()).unwrap();
+            parse(&docs[0], "sched.yaml", &registry)
+        };
+        let c = parse_with(yaml(
+            "  pluginConfig:\n  - {name: Fussy, args: {level: high}}\n",
+        ))
+        .unwrap();
+        assert!(c.profiles[0].plugins.iter().any(|p| p.name() == "Fussy"));
+        let e = parse_with(yaml("")).err().unwrap().to_string();
+        assert!(
+            e.contains("initializing plugin \"Fussy\": args.level is required"),
+            "{e}"
+        );
+        // Without the registry the name is unknown.
+        let docs = parse_bytes("sched.yaml", yaml("").as_bytes()).unwrap();
+        let e = parse(&docs[0], "sched.yaml", &Registry::new())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("plugin \"Fussy\" does not exist"), "{e}");
     }
 }

@@ -1,10 +1,17 @@
 //! The scheduling framework: statuses, the per-cycle node view, per-plugin cycle
 //! state and one small trait per extension point.
 //!
-//! Follows kube-scheduler's `pkg/scheduler/framework/interface.go` and
-//! `framework/runtime/framework.go` (v1.35): a plugin implements only the
-//! extension points it needs and says which through the `as_*` accessors of
-//! [`Plugin`]; a profile (see `profiles.rs`) is data — names and weights — not code.
+//! Follows kube-scheduler's `pkg/scheduler/framework/interface.go`,
+//! `k8s.io/kube-scheduler/framework` (the plugin interfaces) and
+//! `framework/runtime/framework.go` (v1.35): a plugin
+//! implements only the extension points it needs and says which through the
+//! `as_*` accessors of [`Plugin`]; a profile (see `profiles.rs`) is data —
+//! names and weights — not code.
+//!
+//! Extension points, in the order a cycle runs them: PreFilter, Filter,
+//! PostFilter (only when no node fits), PreScore, Score (with NormalizeScore),
+//! Reserve (Unreserve on a later failure), Bind. Queue sorting is the queue's
+//! fixed order; PreEnqueue, Permit, PreBind and PostBind are not simulated.
 //!
 //! Plugins are immutable during a cycle (`&self`). What a plugin computes in
 //! PreFilter or PreScore for the pod at hand lives in its own [`State`] slot,
@@ -14,9 +21,11 @@ use std::any::Any;
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
-use crate::engine::Time;
+use crate::engine::{SimRng, Time};
 use crate::model::{KubeVersion, Node, PodSpec, Resources, World};
 pub use crate::model::{NodeId, PodId};
+use crate::scheduler::Preemption;
+use crate::scheduler::cycle::{Buffers, Cycle, Diagnosis};
 
 /// `MaxNodeScore` (k8s.io/kube-scheduler/framework/interface.go).
 pub const MAX_NODE_SCORE: i64 = 100;
@@ -185,6 +194,15 @@ pub trait Plugin: Send + Sync {
     fn as_score(&self) -> Option<&dyn ScorePlugin> {
         None
     }
+    fn as_post_filter(&self) -> Option<&dyn PostFilterPlugin> {
+        None
+    }
+    fn as_reserve(&self) -> Option<&dyn ReservePlugin> {
+        None
+    }
+    fn as_bind(&self) -> Option<&dyn BindPlugin> {
+        None
+    }
 }
 
 /// PreFilter: look at the pod once per cycle, precompute into `state`. A
@@ -222,6 +240,82 @@ pub trait ScorePlugin {
         _scores: &mut [i64],
     ) {
     }
+}
+
+/// PostFilter: runs, in profile order, only when no node fits the pod, with why
+/// each node was rejected. Upstream `RunPostFilterPlugins`: the first Success
+/// or `UnschedulableAndUnresolvable` ends the point; the reasons of the
+/// `Unschedulable` ones are joined by ", " into the FitError's PostFilter
+/// message. A result (`PostFilterResult`) is data: the node to nominate and the
+/// pods to evict for it, carried out by the run loop.
+pub trait PostFilterPlugin {
+    fn post_filter(&self, h: &mut PostFilterHandle) -> (Status, Option<Preemption>);
+}
+
+/// What a PostFilter plugin may use (upstream passes `fwk.Handle` and the
+/// `NodeToStatusReader`): the cycle's context, every node's filter verdict, the
+/// scheduler's RNG stream, and the profile's filters to try hypotheticals.
+pub struct PostFilterHandle<'h, 'a> {
+    cycle: &'h Cycle<'a>,
+    pub diagnosis: &'h Diagnosis,
+    pub rng: &'h mut SimRng,
+    bufs: &'h mut Buffers,
+}
+
+impl<'h, 'a> PostFilterHandle<'h, 'a> {
+    pub(crate) fn new(
+        cycle: &'h Cycle<'a>,
+        diagnosis: &'h Diagnosis,
+        rng: &'h mut SimRng,
+        bufs: &'h mut Buffers,
+    ) -> Self {
+        PostFilterHandle {
+            cycle,
+            diagnosis,
+            rng,
+            bufs,
+        }
+    }
+
+    pub fn cycle(&self) -> &'h Cycle<'a> {
+        self.cycle
+    }
+
+    pub fn context(&self) -> CycleContext<'a> {
+        self.cycle.context()
+    }
+
+    /// `RunFilterPluginsWithNominatedPods` on `node` with the pods `removed`
+    /// treated as gone (preemption's dry run), with this cycle's PreFilter state.
+    pub fn filter_without(&mut self, cx: &CycleContext, node: NodeId, removed: &[PodId]) -> Status {
+        let Buffers {
+            states,
+            skip_filter,
+            added,
+            requested,
+            ..
+        } = &mut *self.bufs;
+        self.cycle
+            .filter_node(cx, states, skip_filter, node, removed, added, requested)
+            .0
+    }
+}
+
+/// Reserve (upstream `ReservePlugin`): after a host is selected, in profile
+/// order; a rejection fails the cycle, and then every Reserve plugin's
+/// `unreserve` runs in reverse order (`RunReservePluginsUnreserve`), also when
+/// binding fails later. `unreserve` must be idempotent: it may run for a plugin
+/// whose `reserve` did not.
+pub trait ReservePlugin {
+    fn reserve(&self, cx: &CycleContext, state: &mut State, node: NodeId) -> Status;
+    fn unreserve(&self, cx: &CycleContext, state: &mut State, node: NodeId);
+}
+
+/// Bind (upstream `BindPlugin`): in profile order until one does not return
+/// `Skip`. Success means the run loop binds the pod to `node` (the Binding
+/// call); a rejection fails the binding and the pod goes back to the queue.
+pub trait BindPlugin {
+    fn bind(&self, cx: &CycleContext, state: &State, node: NodeId) -> Status;
 }
 
 /// `helper.DefaultNormalizeScore` (pkg/scheduler/framework/plugins/helper/normalize_score.go):

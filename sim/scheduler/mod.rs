@@ -6,7 +6,8 @@
 //! - `queue.rs`: activeQ / backoffQ / unschedulable pods, flush timing;
 //! - `framework.rs`: statuses, node views, one trait per extension point;
 //! - `cycle.rs`: one scheduling cycle (schedule_one.go) and FitError messages;
-//! - `preemption.rs`: DefaultPreemption (PostFilter);
+//! - `runtime.rs`: PostFilter, Reserve/Unreserve and Bind runs;
+//! - `preemption.rs`: the preemption evaluator of DefaultPreemption;
 //! - `plugins/`: one file per plugin, and the registry;
 //! - `profiles.rs`: the default profile and the built-in policies;
 //! - `config.rs`: KubeSchedulerConfiguration files;
@@ -25,6 +26,7 @@ pub mod plugins;
 pub mod preemption;
 pub mod profiles;
 pub mod queue;
+pub mod runtime;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -38,6 +40,7 @@ use crate::model::{Change, KubeVersion, NodeId, PodId, Resources, World};
 use cycle::{Buffers, Cycle, Decision, Nominated};
 pub use explain::Explanation;
 use node_tree::NodeTree;
+pub use plugins::Registry;
 pub use profiles::Profile;
 use queue::SchedulingQueue;
 
@@ -53,8 +56,9 @@ pub enum Outcome {
     },
 }
 
-/// Preemption decided by DefaultPreemption: the run loop marks the victims
-/// deleting (graceful termination) and nominates the pod to `node`.
+/// A PostFilter result (upstream `PostFilterResult`), as DefaultPreemption
+/// decides it: the run loop marks the victims deleting (graceful termination)
+/// and nominates the pod to `node`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Preemption {
     pub node: NodeId,
@@ -99,13 +103,25 @@ impl Scheduler {
         version: KubeVersion,
         seed: u64,
     ) -> Result<Scheduler, Error> {
+        Scheduler::with_registry(spec, base_dir, version, seed, &Registry::new())
+    }
+
+    /// As [`Scheduler::new`], with plugins registered out of tree: a
+    /// KubeSchedulerConfiguration file may enable them by name.
+    pub fn with_registry(
+        spec: &str,
+        base_dir: &Path,
+        version: KubeVersion,
+        seed: u64,
+        registry: &Registry,
+    ) -> Result<Scheduler, Error> {
         let (profiles, backoff) = if let Some(p) = profiles::builtin(spec) {
             (
                 vec![p],
                 (queue::DEFAULT_INITIAL_BACKOFF, queue::DEFAULT_MAX_BACKOFF),
             )
         } else if looks_like_path(spec) {
-            let cfg = config::load(&base_dir.join(spec), spec)?;
+            let cfg = config::load(&base_dir.join(spec), spec, registry)?;
             (cfg.profiles, (cfg.initial_backoff, cfg.max_backoff))
         } else {
             let mut msg = format!("unknown scheduler {spec:?}");
@@ -368,13 +384,22 @@ impl Scheduler {
             labels: &self.labels,
         };
         match cycle.schedule(&mut self.rng, &mut self.next_start, &mut self.bufs, None) {
-            Decision::Bind(n) => {
-                self.queue.remove(pod);
-                Outcome::Bind(n)
-            }
+            Decision::Bind(n) => match runtime::reserve_and_bind(&cycle, &mut self.bufs, n) {
+                Ok(()) => {
+                    self.queue.remove(pod);
+                    Outcome::Bind(n)
+                }
+                Err(failure) => {
+                    self.queue.add_unschedulable(pod, now, false);
+                    Outcome::Unschedulable {
+                        message: failure.message,
+                        preemption: None,
+                    }
+                }
+            },
             Decision::Unschedulable(mut diag) => {
                 let preemption =
-                    preemption::post_filter(&cycle, &mut diag, &mut self.rng, &mut self.bufs);
+                    runtime::run_post_filter(&cycle, &mut diag, &mut self.rng, &mut self.bufs);
                 let sensitive = diag.rejectors.iter().any(|r| {
                     *r == plugins::pod_topology_spread::NAME
                         || *r == plugins::inter_pod_affinity::NAME

@@ -786,7 +786,7 @@ profiles:
 "#,
     )
     .unwrap();
-    let cfg = config::parse(&docs[0], "s.yaml").unwrap();
+    let cfg = config::parse(&docs[0], "s.yaml", &Registry::new()).unwrap();
     let mut w = World::default();
     w.add_node(node("a", 4000, 8 * GI));
     let p = pod(&mut w, "p", spec(1000, 6 * GI));
