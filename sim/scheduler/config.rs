@@ -25,10 +25,13 @@ use serde_json::Value;
 
 use crate::engine::{SECOND, Time};
 use crate::error::{Error, InputError};
-use crate::model::labels::validate_label_key;
+use crate::model::labels::{
+    NodeSelector, NodeSelectorTerm, Operator, Requirement, validate_label_key, validate_label_value,
+};
 use crate::model::{InclusionPolicy, TopologySpreadConstraint, UnsatisfiableAction};
 use crate::scenario::yaml::{Document, parse_bytes};
 use crate::scheduler::plugins::Registry;
+use crate::scheduler::plugins::node_affinity::AddedAffinity;
 use crate::scheduler::plugins::node_resources_fit::{ResourceWeight, Strategy};
 use crate::scheduler::profiles::{
     DEFAULT_PLUGINS, PluginArgs, PluginSpec, Points, Profile, SpreadDefaults,
@@ -230,6 +233,59 @@ struct PreemptionArgsRaw {
     min_candidate_nodes_absolute: Option<i32>,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// Some fields are accepted (strict parsing must allow them) but not simulated.
+#[allow(dead_code)]
+struct NodeAffinityArgsRaw {
+    api_version: Option<String>,
+    kind: Option<String>,
+    added_affinity: Option<NodeAffinityRaw>,
+}
+
+/// `v1.NodeAffinity`, strictly.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NodeAffinityRaw {
+    required_during_scheduling_ignored_during_execution: Option<NodeSelectorRaw>,
+    preferred_during_scheduling_ignored_during_execution: Option<Vec<PreferredTermRaw>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NodeSelectorRaw {
+    #[serde(default)]
+    node_selector_terms: Vec<NodeSelectorTermRaw>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NodeSelectorTermRaw {
+    #[serde(default)]
+    match_expressions: Vec<RequirementRaw>,
+    #[serde(default)]
+    match_fields: Vec<RequirementRaw>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RequirementRaw {
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    operator: String,
+    values: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PreferredTermRaw {
+    #[serde(default)]
+    weight: i32,
+    #[serde(default)]
+    preference: NodeSelectorTermRaw,
+}
+
 /// Collects `field.Error`s with positions.
 struct Errors<'a> {
     doc: &'a Document,
@@ -399,6 +455,151 @@ fn resources(
         out.push(ResourceWeight::new(&r.name, r.weight.max(1)));
     }
     Some(out)
+}
+
+/// A `[]string` as Go's `%#v` prints it in a `field.Error`.
+fn go_strings(values: &Option<Vec<String>>) -> String {
+    match values {
+        None => "[]string(nil)".into(),
+        Some(v) => {
+            let items: Vec<String> = v.iter().map(|x| format!("{x:?}")).collect();
+            format!("[]string{{{}}}", items.join(", "))
+        }
+    }
+}
+
+/// One term as `nodeaffinity.newNodeSelectorTerm` parses it, with
+/// `labels.NewRequirement`'s and the field selector's errors.
+fn selector_term(t: &NodeSelectorTermRaw, path: &str, errs: &mut Errors) -> NodeSelectorTerm {
+    let mut term = NodeSelectorTerm {
+        match_expressions: Vec::new(),
+        match_fields: Vec::new(),
+    };
+    for (i, r) in t.match_expressions.iter().enumerate() {
+        let p = format!("{path}.matchExpressions[{i}]");
+        let vals = r.values.clone().unwrap_or_default();
+        let Some(op) = Operator::node_selector(&r.operator) else {
+            let at = format!("{p}.operator");
+            errs.other(&at, format!("{at}: Unsupported value: {:?}: supported values: \"In\", \"NotIn\", \"Exists\", \"DoesNotExist\", \"Gt\", \"Lt\"", r.operator));
+            continue;
+        };
+        if let Err(e) = validate_label_key(&r.key) {
+            errs.invalid(&format!("{p}.key"), format!("{:?}", r.key), &e);
+        }
+        let vp = format!("{p}.values");
+        match op {
+            Operator::In | Operator::NotIn if vals.is_empty() => errs.invalid(
+                &vp,
+                go_strings(&r.values),
+                "for 'in', 'notin' operators, values set can't be empty",
+            ),
+            Operator::Exists | Operator::DoesNotExist if !vals.is_empty() => errs.invalid(
+                &vp,
+                go_strings(&r.values),
+                "values set must be empty for exists and does not exist",
+            ),
+            Operator::Gt | Operator::Lt => {
+                if vals.len() != 1 {
+                    errs.invalid(
+                        &vp,
+                        go_strings(&r.values),
+                        "for 'Gt', 'Lt' operators, exactly one value is required",
+                    );
+                }
+                for (j, v) in vals.iter().enumerate() {
+                    if v.parse::<i64>().is_err() {
+                        errs.invalid(
+                            &format!("{vp}[{j}]"),
+                            format!("{v:?}"),
+                            "for 'Gt', 'Lt' operators, the value must be an integer",
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+        for (j, v) in vals.iter().enumerate() {
+            if let Err(e) = validate_label_value(v) {
+                errs.invalid(&format!("{vp}[{j}][{}]", r.key), format!("{v:?}"), &e);
+            }
+        }
+        term.match_expressions.push(Requirement {
+            key: r.key.clone(),
+            op,
+            values: vals,
+        });
+    }
+    for (i, r) in t.match_fields.iter().enumerate() {
+        let p = format!("{path}.matchFields[{i}]");
+        let op = match r.operator.as_str() {
+            "In" => Operator::In,
+            "NotIn" => Operator::NotIn,
+            other => {
+                let at = format!("{p}.operator");
+                errs.other(
+                    &at,
+                    format!(
+                        "{at}: Unsupported value: {other:?}: supported values: \"In\", \"NotIn\""
+                    ),
+                );
+                continue;
+            }
+        };
+        let vals = r.values.clone().unwrap_or_default();
+        if vals.len() != 1 {
+            errs.invalid(
+                &format!("{p}.values"),
+                go_strings(&r.values),
+                "must have one element",
+            );
+        }
+        // Any key parses; only `metadata.name` is a node field, so `In` on
+        // another key never matches.
+        term.match_fields.push(Requirement {
+            key: r.key.clone(),
+            op,
+            values: vals,
+        });
+    }
+    term
+}
+
+/// `ValidateNodeAffinityArgs` and the plugin's parsing of `addedAffinity`:
+/// empty terms are dropped (they match nothing), as are preferred terms of
+/// weight 0.
+fn added_affinity(a: &NodeAffinityRaw, path: &str, errs: &mut Errors) -> AddedAffinity {
+    let mut out = AddedAffinity::default();
+    if let Some(ns) = &a.required_during_scheduling_ignored_during_execution {
+        let rp = format!("{path}.requiredDuringSchedulingIgnoredDuringExecution");
+        let mut terms = Vec::new();
+        for (i, t) in ns.node_selector_terms.iter().enumerate() {
+            if t.match_expressions.is_empty() && t.match_fields.is_empty() {
+                continue;
+            }
+            terms.push(selector_term(
+                t,
+                &format!("{rp}.nodeSelectorTerms[{i}]"),
+                errs,
+            ));
+        }
+        out.required = Some(NodeSelector { terms });
+    }
+    if let Some(list) = &a.preferred_during_scheduling_ignored_during_execution
+        && !list.is_empty()
+    {
+        let pp = format!("{path}.preferredDuringSchedulingIgnoredDuringExecution");
+        let mut terms = Vec::new();
+        for (i, t) in list.iter().enumerate() {
+            let pref = &t.preference;
+            if t.weight == 0 || (pref.match_expressions.is_empty() && pref.match_fields.is_empty())
+            {
+                continue;
+            }
+            terms.push((t.weight, selector_term(pref, &format!("{pp}[{i}]"), errs)));
+        }
+        out.preferred = Some(terms);
+    }
+    out
 }
 
 fn plugin_args(
@@ -644,6 +845,13 @@ fn plugin_args(
                 } else {
                     SpreadDefaults::System
                 };
+            }
+            "NodeAffinity" => {
+                let a = parse!(NodeAffinityArgsRaw);
+                if let Some(added) = &a.added_affinity {
+                    let path = format!("{apath}.addedAffinity");
+                    args.node_affinity = added_affinity(added, &path, errs);
+                }
             }
             // Args of plugins kubesim does not parse are kept as they are, for
             // out-of-tree plugins.
@@ -963,6 +1171,109 @@ profiles:
             e.contains("plugin \"NodePorts\" does not extend BindPlugin plugin"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn node_affinity_args_parse_added_affinity() {
+        let docs = parse_bytes(
+            "sched.yaml",
+            br#"
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+- pluginConfig:
+  - name: NodeAffinity
+    args:
+      addedAffinity:
+        requiredDuringSchedulingIgnoredDuringExecution:
+          nodeSelectorTerms:
+          - {}
+          - matchExpressions: [{key: gen, operator: Gt, values: ["3"]}]
+            matchFields: [{key: metadata.name, operator: NotIn, values: [old-0]}]
+        preferredDuringSchedulingIgnoredDuringExecution:
+        - {weight: 0, preference: {matchExpressions: [{key: a, operator: Exists}]}}
+        - {weight: 7, preference: {matchExpressions: [{key: disk, operator: In, values: [ssd]}]}}
+"#,
+        )
+        .unwrap();
+        let doc = &docs[0];
+        let raw: RawConfig = doc.deserialize("sched.yaml").unwrap();
+        let mut errs = Errors {
+            doc,
+            file: "sched.yaml",
+            list: Vec::new(),
+        };
+        let configs = &raw.profiles.as_ref().unwrap()[0].plugin_config;
+        let args = plugin_args(doc, "sched.yaml", "profiles[0]", configs, &mut errs);
+        assert!(errs.list.is_empty());
+        // The empty term and the weight-0 term are dropped, as upstream parses them.
+        let added = args.node_affinity;
+        let req = added.required.unwrap();
+        assert_eq!(req.terms.len(), 1);
+        assert_eq!(req.terms[0].match_expressions[0].op, Operator::Gt);
+        assert_eq!(req.terms[0].match_fields[0].op, Operator::NotIn);
+        let pref = added.preferred.unwrap();
+        assert_eq!(pref.len(), 1);
+        assert_eq!(pref[0].0, 7);
+    }
+
+    #[test]
+    fn node_affinity_args_rejected_with_upstream_reasons() {
+        let e = cfg_err(
+            r#"
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+- pluginConfig:
+  - name: NodeAffinity
+    args:
+      addedAffinity:
+        requiredDuringSchedulingIgnoredDuringExecution:
+          nodeSelectorTerms:
+          - matchExpressions:
+            - {key: zone, operator: In}
+            - {key: "bad key", operator: Exists, values: [x]}
+            - {key: gen, operator: Gt, values: [new]}
+            - {key: zone, operator: Near, values: [z1]}
+            matchFields:
+            - {key: metadata.name, operator: In, values: [a, b]}
+            - {key: metadata.name, operator: Exists}
+        preferredDuringSchedulingIgnoredDuringExecution:
+        - weight: 3
+          preference:
+            matchExpressions: [{key: disk, operator: In, values: ["-ssd"]}]
+"#,
+        );
+        let p = "profiles[0].pluginConfig[0].args.addedAffinity";
+        let r = format!("{p}.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]");
+        for want in [
+            format!(
+                "{r}.matchExpressions[0].values: Invalid value: []string(nil): for 'in', 'notin' operators, values set can't be empty"
+            ),
+            format!(
+                "{r}.matchExpressions[1].key: Invalid value: \"bad key\": name part must consist of alphanumeric characters"
+            ),
+            format!(
+                "{r}.matchExpressions[1].values: Invalid value: []string{{\"x\"}}: values set must be empty for exists and does not exist"
+            ),
+            format!(
+                "{r}.matchExpressions[2].values[0]: Invalid value: \"new\": for 'Gt', 'Lt' operators, the value must be an integer"
+            ),
+            format!(
+                "{r}.matchExpressions[3].operator: Unsupported value: \"Near\": supported values: \"In\", \"NotIn\", \"Exists\", \"DoesNotExist\", \"Gt\", \"Lt\""
+            ),
+            format!(
+                "{r}.matchFields[0].values: Invalid value: []string{{\"a\", \"b\"}}: must have one element"
+            ),
+            format!(
+                "{r}.matchFields[1].operator: Unsupported value: \"Exists\": supported values: \"In\", \"NotIn\""
+            ),
+            format!(
+                "{p}.preferredDuringSchedulingIgnoredDuringExecution[0].matchExpressions[0].values[0][disk]: Invalid value: \"-ssd\": a valid label must be"
+            ),
+        ] {
+            assert!(e.contains(&want), "missing {want:?} in\n{e}");
+        }
     }
 
     #[test]

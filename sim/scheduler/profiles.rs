@@ -12,6 +12,7 @@
 //! (framework/runtime/framework.go) requires.
 
 use crate::scheduler::framework::Plugin;
+use crate::scheduler::plugins::node_affinity::AddedAffinity;
 use crate::scheduler::plugins::node_resources_fit::{FitArgs, ResourceWeight, Strategy};
 use crate::scheduler::plugins::{
     self, Registry, default_binder, default_preemption, dynamic_resources,
@@ -51,6 +52,8 @@ pub struct PluginArgs {
     pub ignore_preferred_terms_of_existing_pods: bool,
     pub spread: SpreadDefaults,
     pub preemption: PreemptionArgs,
+    /// `NodeAffinityArgs.addedAffinity`.
+    pub node_affinity: AddedAffinity,
     /// Args of plugins kubesim does not parse (out-of-tree plugins get theirs).
     pub raw: Vec<(String, serde_json::Value)>,
 }
@@ -64,6 +67,7 @@ impl Default for PluginArgs {
             ignore_preferred_terms_of_existing_pods: false,
             spread: SpreadDefaults::System,
             preemption: PreemptionArgs::default(),
+            node_affinity: AddedAffinity::default(),
             raw: Vec::new(),
         }
     }

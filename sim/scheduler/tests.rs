@@ -67,6 +67,14 @@ pub(crate) fn bound(w: &mut World, name: &str, s: PodSpec, n: NodeId) -> PodId {
     p
 }
 
+/// The profiles of a KubeSchedulerConfiguration written inline.
+pub(crate) fn config_profiles(yaml: &str) -> Vec<Profile> {
+    let docs = crate::scenario::yaml::parse_bytes("s.yaml", yaml.as_bytes()).unwrap();
+    config::parse(&docs[0], "s.yaml", &Registry::new())
+        .unwrap()
+        .profiles
+}
+
 fn sched(name: &str, version: KubeVersion) -> Scheduler {
     Scheduler::new(name, Path::new("."), version, 1).unwrap()
 }
@@ -771,9 +779,8 @@ fn preferred_pod_affinity_min_max_normalisation() {
 
 #[test]
 fn least_allocated_with_resource_weights() {
-    let docs = crate::scenario::yaml::parse_bytes(
-        "s.yaml",
-        br#"
+    let profiles = config_profiles(
+        r#"
 apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration
 profiles:
@@ -784,13 +791,11 @@ profiles:
         type: LeastAllocated
         resources: [{name: cpu, weight: 3}, {name: memory, weight: 1}]
 "#,
-    )
-    .unwrap();
-    let cfg = config::parse(&docs[0], "s.yaml", &Registry::new()).unwrap();
+    );
     let mut w = World::default();
     w.add_node(node("a", 4000, 8 * GI));
     let p = pod(&mut w, "p", spec(1000, 6 * GI));
-    let s = Scheduler::from_profiles("cfg", cfg.profiles, KubeVersion::DEFAULT, 1);
+    let s = Scheduler::from_profiles("cfg", profiles, KubeVersion::DEFAULT, 1);
     let e = s.explain(&w, p, 0);
     // One node: selected without scoring; check the arithmetic on the plugin directly:
     // cpu (4000-1000)*100/4000 = 75, memory (8-6)*100/8 = 25; (75*3 + 25*1)/4 = 250/4 = 62.

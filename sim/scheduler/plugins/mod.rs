@@ -74,7 +74,9 @@ pub fn build(name: &str, args: &PluginArgs) -> Option<Box<dyn Plugin>> {
         node_unschedulable::NAME => Box::new(node_unschedulable::NodeUnschedulable),
         node_name::NAME => Box::new(node_name::NodeName),
         taint_toleration::NAME => Box::new(taint_toleration::TaintToleration),
-        node_affinity::NAME => Box::new(node_affinity::NodeAffinity),
+        node_affinity::NAME => Box::new(node_affinity::NodeAffinity {
+            added: args.node_affinity.clone(),
+        }),
         node_ports::NAME => Box::new(node_ports::NodePorts),
         node_resources_fit::NAME => {
             Box::new(node_resources_fit::NodeResourcesFit::new(args.fit.clone()))
