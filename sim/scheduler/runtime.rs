@@ -271,9 +271,9 @@ mod tests {
     }
 
     #[test]
-    fn a_bind_rejection_unreserves() {
+    fn a_bind_rejection_unreserves_and_backs_off() {
         let log = Log::default();
-        let (out, calls, s, _) = run(vec![
+        let (out, calls, s, w) = run(vec![
             (rec(&log, "A", Code::Success, None), false),
             (
                 rec(&log, "X", Code::Success, Some(Code::Unschedulable)),
@@ -297,6 +297,11 @@ mod tests {
                 preemption: None,
             }
         );
-        assert_eq!(s.pending(), 1);
+        // Not a FitError: no rejecting plugin, so the pod backs off (1 s after its
+        // first attempt) and is not popped early from the error backoff queue.
+        assert_eq!(s.next_wakeup(0), Some(SECOND));
+        let mut s = s;
+        assert_eq!(s.pop(&w, 0), None);
+        assert_eq!(s.pop(&w, SECOND), Some(PodId(0)));
     }
 }

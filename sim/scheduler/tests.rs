@@ -11,7 +11,7 @@ use crate::engine::SECOND;
 use crate::model::labels::{LabelSelector, Labels};
 use crate::model::taints::{Taint, TaintEffect};
 use crate::model::{
-    InclusionPolicy, Node, Pod, PodAffinityTerm, PodSpec, TopologySpreadConstraint,
+    InclusionPolicy, Node, Pod, PodAffinityTerm, PodSpec, Resources, TopologySpreadConstraint,
     UnsatisfiableAction,
 };
 

@@ -58,6 +58,9 @@ impl Plugin for NodeAffinity {
     fn as_score(&self) -> Option<&dyn ScorePlugin> {
         Some(self)
     }
+    fn as_enqueue_extensions(&self) -> Option<&dyn EnqueueExtensions> {
+        Some(self)
+    }
 }
 
 /// `GetRequiredNodeAffinity(pod).Match(node)`: nodeSelector labels all equal,
@@ -165,6 +168,33 @@ impl ScorePlugin for NodeAffinity {
     }
     fn normalize(&self, _: &CycleContext, _: &State, _: &[NodeId], scores: &mut [i64]) {
         default_normalize_score(MAX_NODE_SCORE, false, scores);
+    }
+}
+
+impl EnqueueExtensions for NodeAffinity {
+    /// Node Add | UpdateNodeLabel (with queueing hints on, no preCheck).
+    fn events_to_register(&self) -> Events {
+        Events::nodes(ActionType::ADD.or(ActionType::UPDATE_NODE_LABEL))
+    }
+
+    /// `isSchedulableAfterNodeChange`: the node now matches the added affinity
+    /// and the pod's required affinity, and did not before (or is new).
+    fn queueing_hint(&self, cx: &HintContext, event: &ClusterEvent) -> QueueingHint {
+        let Some((id, old, Some(new))) = event.node() else {
+            return QueueingHint::QueueSkip;
+        };
+        let name = &cx.world.node(id).name;
+        if !self.added_required_matches(name, &new.labels)
+            || !required_matches_labels(cx.spec, name, &new.labels)
+        {
+            return QueueingHint::QueueSkip;
+        }
+        match old {
+            Some(old) if required_matches_labels(cx.spec, name, &old.labels) => {
+                QueueingHint::QueueSkip
+            }
+            _ => QueueingHint::Queue,
+        }
     }
 }
 
