@@ -30,6 +30,11 @@ pub mod profiles;
 pub mod queue;
 pub mod runtime;
 
+/// Writing a scheduling policy: `EXTENDING.md`, whose example is compiled and
+/// run as a doctest.
+#[doc = include_str!("EXTENDING.md")]
+pub mod extending {}
+
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 

@@ -609,7 +609,8 @@ proptest! {
     }
 }
 
-/// The example of EXTENDING.md, kept compiling and working.
+/// The policy of EXTENDING.md (a doctest there, enabled by name through the
+/// registry), here through `Profile::with_plugins`.
 mod extending_example {
     use super::*;
     use crate::scheduler::framework::*;
