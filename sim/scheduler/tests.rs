@@ -165,7 +165,7 @@ fn fit_error_message_and_preemption_suffix() {
         } => {
             assert_eq!(
                 message,
-                "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod."
+                "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.."
             );
             assert_eq!(preemption, None);
         }
@@ -177,7 +177,7 @@ fn fit_error_message_and_preemption_suffix() {
     match s.schedule_one(&w, p, 0) {
         Outcome::Unschedulable { message, .. } => assert_eq!(
             message,
-            "0/3 nodes are available: 3 Insufficient cpu. no new claims to deallocate, preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod."
+            "0/3 nodes are available: 3 Insufficient cpu. no new claims to deallocate, preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.."
         ),
         o => panic!("{o:?}"),
     }
@@ -205,16 +205,16 @@ fn taint_reason_depends_on_version() {
     // 500m > 100m allocatable: unresolvable from v1.34 → preemption not helpful anywhere.
     assert_eq!(
         msg(v(34)),
-        "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: gpu}. no new claims to deallocate, preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling."
+        "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: gpu}. no new claims to deallocate, preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.."
     );
     assert_eq!(
         msg(v(37)),
-        "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint(s). no new claims to deallocate, preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling."
+        "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint(s). no new claims to deallocate, preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.."
     );
     // Before v1.34 an oversized request is only Unschedulable: preemption looks, finds no victims.
     assert_eq!(
         msg(v(33)),
-        "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: gpu}. preemption: 0/2 nodes are available: 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling."
+        "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: gpu}. preemption: 0/2 nodes are available: 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling.."
     );
 }
 
@@ -242,7 +242,7 @@ fn node_name_affinity_restricts_filtering_to_that_node() {
     match schedule(&mut s, &mut w, p) {
         Outcome::Unschedulable { message, .. } => assert_eq!(
             message,
-            "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't satisfy plugin(s) [NodeAffinity]. preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling."
+            "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't satisfy plugin(s) [NodeAffinity]. preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling.."
         ),
         o => panic!("{o:?}"),
     }
@@ -304,7 +304,7 @@ fn preemption_policy_never_is_not_eligible() {
             assert_eq!(preemption, None);
             assert_eq!(
                 message,
-                "0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to preemptionPolicy=Never."
+                "0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to preemptionPolicy=Never.."
             );
         }
         o => panic!("{o:?}"),
