@@ -282,6 +282,7 @@ fn options(a: &RunArgs) -> Result<RunOptions, Error> {
             TrafficModelArg::Requests => kubesim::scenario::TrafficModel::Requests,
             TrafficModelArg::Fluid => kubesim::scenario::TrafficModel::Fluid,
         }),
+        registry: Default::default(),
     })
 }
 

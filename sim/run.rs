@@ -17,7 +17,7 @@ use crate::model::*;
 use crate::network::Topology;
 use crate::network::traffic::{Cause, Traffic};
 use crate::scenario::{Action, PodTarget, ScaleTarget, Scenario, TrafficModel};
-use crate::scheduler::{Outcome, Scheduler, explain::Explanation};
+use crate::scheduler::{Outcome, Registry, Scheduler, explain::Explanation};
 
 /// Delay between an object changing and a watching controller reconciling it
 /// (informer propagation plus work-queue pickup). A documented simplification.
@@ -34,6 +34,9 @@ pub struct RunOptions {
     pub until_stable: bool,
     /// Overrides `spec.network.trafficModel` (`--traffic-model`).
     pub traffic_model: Option<TrafficModel>,
+    /// Scheduler plugins registered out of tree, which a KubeSchedulerConfiguration
+    /// may enable by name (see `sim/scheduler/EXTENDING.md`).
+    pub registry: Registry,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -200,7 +203,13 @@ fn run_with(
         .scheduler
         .clone()
         .unwrap_or_else(|| scenario.scheduler.clone());
-    let scheduler = Scheduler::new(&sched_spec, &scenario.base_dir, version, seed)?;
+    let scheduler = Scheduler::with_registry(
+        &sched_spec,
+        &scenario.base_dir,
+        version,
+        seed,
+        &opts.registry,
+    )?;
     let topo = Topology::new(&scenario.world, &scenario.network);
     let model = opts.traffic_model.unwrap_or(scenario.network.traffic_model);
     let traffic = Traffic::new(&scenario.traffic, model, &topo, seed);

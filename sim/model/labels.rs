@@ -34,6 +34,19 @@ pub enum Operator {
 }
 
 impl Operator {
+    /// A node selector requirement's operator (`v1.NodeSelectorOperator`).
+    pub fn node_selector(s: &str) -> Option<Operator> {
+        Some(match s {
+            "In" => Operator::In,
+            "NotIn" => Operator::NotIn,
+            "Exists" => Operator::Exists,
+            "DoesNotExist" => Operator::DoesNotExist,
+            "Gt" => Operator::Gt,
+            "Lt" => Operator::Lt,
+            _ => return None,
+        })
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Operator::In => "In",
@@ -245,20 +258,13 @@ fn term_with_errors(
     for (i, e) in t.match_expressions.iter().flatten().enumerate() {
         let path = format!("{prefix}matchExpressions[{i}]");
         let values = e.values.clone().unwrap_or_default();
-        let op = match e.operator.as_str() {
-            "In" => Operator::In,
-            "NotIn" => Operator::NotIn,
-            "Exists" => Operator::Exists,
-            "DoesNotExist" => Operator::DoesNotExist,
-            "Gt" => Operator::Gt,
-            "Lt" => Operator::Lt,
-            other => {
-                errs.push(format!(
-                    "{path}.operator: Invalid value: {other:?}: not a valid selector operator"
-                ));
-                qualified_name_errors(&e.key, &format!("{path}.key"), errs);
-                continue;
-            }
+        let Some(op) = Operator::node_selector(&e.operator) else {
+            errs.push(format!(
+                "{path}.operator: Invalid value: {:?}: not a valid selector operator",
+                e.operator
+            ));
+            qualified_name_errors(&e.key, &format!("{path}.key"), errs);
+            continue;
         };
         match op {
             Operator::In | Operator::NotIn if values.is_empty() => errs.push(format!(

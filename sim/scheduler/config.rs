@@ -25,10 +25,13 @@ use serde_json::Value;
 
 use crate::engine::{SECOND, Time};
 use crate::error::{Error, InputError};
-use crate::model::labels::validate_label_key;
+use crate::model::labels::{
+    NodeSelector, NodeSelectorTerm, Operator, Requirement, validate_label_key, validate_label_value,
+};
 use crate::model::{InclusionPolicy, TopologySpreadConstraint, UnsatisfiableAction};
 use crate::scenario::yaml::{Document, parse_bytes};
-use crate::scheduler::plugins;
+use crate::scheduler::plugins::Registry;
+use crate::scheduler::plugins::node_affinity::AddedAffinity;
 use crate::scheduler::plugins::node_resources_fit::{ResourceWeight, Strategy};
 use crate::scheduler::profiles::{
     DEFAULT_PLUGINS, PluginArgs, PluginSpec, Points, Profile, SpreadDefaults,
@@ -230,6 +233,59 @@ struct PreemptionArgsRaw {
     min_candidate_nodes_absolute: Option<i32>,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// Some fields are accepted (strict parsing must allow them) but not simulated.
+#[allow(dead_code)]
+struct NodeAffinityArgsRaw {
+    api_version: Option<String>,
+    kind: Option<String>,
+    added_affinity: Option<NodeAffinityRaw>,
+}
+
+/// `v1.NodeAffinity`, strictly.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NodeAffinityRaw {
+    required_during_scheduling_ignored_during_execution: Option<NodeSelectorRaw>,
+    preferred_during_scheduling_ignored_during_execution: Option<Vec<PreferredTermRaw>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NodeSelectorRaw {
+    #[serde(default)]
+    node_selector_terms: Vec<NodeSelectorTermRaw>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NodeSelectorTermRaw {
+    #[serde(default)]
+    match_expressions: Vec<RequirementRaw>,
+    #[serde(default)]
+    match_fields: Vec<RequirementRaw>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RequirementRaw {
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    operator: String,
+    values: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PreferredTermRaw {
+    #[serde(default)]
+    weight: i32,
+    #[serde(default)]
+    preference: NodeSelectorTermRaw,
+}
+
 /// Collects `field.Error`s with positions.
 struct Errors<'a> {
     doc: &'a Document,
@@ -299,6 +355,8 @@ fn expand(plugins: Option<&RawPlugins>) -> Vec<PluginSpec> {
         point(&p.post_filter),
         point(&p.pre_score),
         point(&p.score),
+        point(&p.reserve),
+        point(&p.bind),
     ];
     // Every plugin named anywhere, in order: point-overridden first per point
     // order, then MultiPoint, then other point plugins. Since filters are the
@@ -312,6 +370,7 @@ fn expand(plugins: Option<&RawPlugins>) -> Vec<PluginSpec> {
         specs.push(PluginSpec {
             name: name.to_string(),
             points: Points::NONE,
+            explicit: Points::NONE,
             weight: 0,
         });
         specs.len() - 1
@@ -334,6 +393,8 @@ fn expand(plugins: Option<&RawPlugins>) -> Vec<PluginSpec> {
         s.points.post_filter |= on(2);
         s.points.pre_score |= on(3);
         s.points.score |= on(4);
+        s.points.reserve |= on(5);
+        s.points.bind |= on(6);
         if s.weight == 0 {
             s.weight = *weight;
         }
@@ -342,18 +403,22 @@ fn expand(plugins: Option<&RawPlugins>) -> Vec<PluginSpec> {
         for (name, weight) in enabled {
             let i = add(name, &mut specs);
             let s = &mut specs[i];
-            match k {
-                0 => s.points.pre_filter = true,
-                1 => s.points.filter = true,
-                2 => s.points.post_filter = true,
-                3 => s.points.pre_score = true,
-                _ => {
-                    s.points.score = true;
+            let (point, named) = match k {
+                0 => (&mut s.points.pre_filter, &mut s.explicit.pre_filter),
+                1 => (&mut s.points.filter, &mut s.explicit.filter),
+                2 => (&mut s.points.post_filter, &mut s.explicit.post_filter),
+                3 => (&mut s.points.pre_score, &mut s.explicit.pre_score),
+                4 => {
                     if *weight != 0 {
                         s.weight = *weight;
                     }
+                    (&mut s.points.score, &mut s.explicit.score)
                 }
-            }
+                5 => (&mut s.points.reserve, &mut s.explicit.reserve),
+                _ => (&mut s.points.bind, &mut s.explicit.bind),
+            };
+            *point = true;
+            *named = true;
         }
     }
     specs
@@ -390,6 +455,151 @@ fn resources(
         out.push(ResourceWeight::new(&r.name, r.weight.max(1)));
     }
     Some(out)
+}
+
+/// A `[]string` as Go's `%#v` prints it in a `field.Error`.
+fn go_strings(values: &Option<Vec<String>>) -> String {
+    match values {
+        None => "[]string(nil)".into(),
+        Some(v) => {
+            let items: Vec<String> = v.iter().map(|x| format!("{x:?}")).collect();
+            format!("[]string{{{}}}", items.join(", "))
+        }
+    }
+}
+
+/// One term as `nodeaffinity.newNodeSelectorTerm` parses it, with
+/// `labels.NewRequirement`'s and the field selector's errors.
+fn selector_term(t: &NodeSelectorTermRaw, path: &str, errs: &mut Errors) -> NodeSelectorTerm {
+    let mut term = NodeSelectorTerm {
+        match_expressions: Vec::new(),
+        match_fields: Vec::new(),
+    };
+    for (i, r) in t.match_expressions.iter().enumerate() {
+        let p = format!("{path}.matchExpressions[{i}]");
+        let vals = r.values.clone().unwrap_or_default();
+        let Some(op) = Operator::node_selector(&r.operator) else {
+            let at = format!("{p}.operator");
+            errs.other(&at, format!("{at}: Unsupported value: {:?}: supported values: \"In\", \"NotIn\", \"Exists\", \"DoesNotExist\", \"Gt\", \"Lt\"", r.operator));
+            continue;
+        };
+        if let Err(e) = validate_label_key(&r.key) {
+            errs.invalid(&format!("{p}.key"), format!("{:?}", r.key), &e);
+        }
+        let vp = format!("{p}.values");
+        match op {
+            Operator::In | Operator::NotIn if vals.is_empty() => errs.invalid(
+                &vp,
+                go_strings(&r.values),
+                "for 'in', 'notin' operators, values set can't be empty",
+            ),
+            Operator::Exists | Operator::DoesNotExist if !vals.is_empty() => errs.invalid(
+                &vp,
+                go_strings(&r.values),
+                "values set must be empty for exists and does not exist",
+            ),
+            Operator::Gt | Operator::Lt => {
+                if vals.len() != 1 {
+                    errs.invalid(
+                        &vp,
+                        go_strings(&r.values),
+                        "for 'Gt', 'Lt' operators, exactly one value is required",
+                    );
+                }
+                for (j, v) in vals.iter().enumerate() {
+                    if v.parse::<i64>().is_err() {
+                        errs.invalid(
+                            &format!("{vp}[{j}]"),
+                            format!("{v:?}"),
+                            "for 'Gt', 'Lt' operators, the value must be an integer",
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+        for (j, v) in vals.iter().enumerate() {
+            if let Err(e) = validate_label_value(v) {
+                errs.invalid(&format!("{vp}[{j}][{}]", r.key), format!("{v:?}"), &e);
+            }
+        }
+        term.match_expressions.push(Requirement {
+            key: r.key.clone(),
+            op,
+            values: vals,
+        });
+    }
+    for (i, r) in t.match_fields.iter().enumerate() {
+        let p = format!("{path}.matchFields[{i}]");
+        let op = match r.operator.as_str() {
+            "In" => Operator::In,
+            "NotIn" => Operator::NotIn,
+            other => {
+                let at = format!("{p}.operator");
+                errs.other(
+                    &at,
+                    format!(
+                        "{at}: Unsupported value: {other:?}: supported values: \"In\", \"NotIn\""
+                    ),
+                );
+                continue;
+            }
+        };
+        let vals = r.values.clone().unwrap_or_default();
+        if vals.len() != 1 {
+            errs.invalid(
+                &format!("{p}.values"),
+                go_strings(&r.values),
+                "must have one element",
+            );
+        }
+        // Any key parses; only `metadata.name` is a node field, so `In` on
+        // another key never matches.
+        term.match_fields.push(Requirement {
+            key: r.key.clone(),
+            op,
+            values: vals,
+        });
+    }
+    term
+}
+
+/// `ValidateNodeAffinityArgs` and the plugin's parsing of `addedAffinity`:
+/// empty terms are dropped (they match nothing), as are preferred terms of
+/// weight 0.
+fn added_affinity(a: &NodeAffinityRaw, path: &str, errs: &mut Errors) -> AddedAffinity {
+    let mut out = AddedAffinity::default();
+    if let Some(ns) = &a.required_during_scheduling_ignored_during_execution {
+        let rp = format!("{path}.requiredDuringSchedulingIgnoredDuringExecution");
+        let mut terms = Vec::new();
+        for (i, t) in ns.node_selector_terms.iter().enumerate() {
+            if t.match_expressions.is_empty() && t.match_fields.is_empty() {
+                continue;
+            }
+            terms.push(selector_term(
+                t,
+                &format!("{rp}.nodeSelectorTerms[{i}]"),
+                errs,
+            ));
+        }
+        out.required = Some(NodeSelector { terms });
+    }
+    if let Some(list) = &a.preferred_during_scheduling_ignored_during_execution
+        && !list.is_empty()
+    {
+        let pp = format!("{path}.preferredDuringSchedulingIgnoredDuringExecution");
+        let mut terms = Vec::new();
+        for (i, t) in list.iter().enumerate() {
+            let pref = &t.preference;
+            if t.weight == 0 || (pref.match_expressions.is_empty() && pref.match_fields.is_empty())
+            {
+                continue;
+            }
+            terms.push((t.weight, selector_term(pref, &format!("{pp}[{i}]"), errs)));
+        }
+        out.preferred = Some(terms);
+    }
+    out
 }
 
 fn plugin_args(
@@ -636,15 +846,24 @@ fn plugin_args(
                     SpreadDefaults::System
                 };
             }
-            // Args of plugins that are not simulated are accepted as they are.
-            _ => {}
+            "NodeAffinity" => {
+                let a = parse!(NodeAffinityArgsRaw);
+                if let Some(added) = &a.added_affinity {
+                    let path = format!("{apath}.addedAffinity");
+                    args.node_affinity = added_affinity(added, &path, errs);
+                }
+            }
+            // Args of plugins kubesim does not parse are kept as they are, for
+            // out-of-tree plugins.
+            other => args.raw.push((other.to_string(), value)),
         }
     }
     args
 }
 
-/// Load and validate a configuration file. `shown` is the path as the user wrote it.
-pub fn load(path: &Path, shown: &str) -> Result<Config, Error> {
+/// Load and validate a configuration file. `shown` is the path as the user
+/// wrote it; `registry` adds out-of-tree plugins to kubesim's.
+pub fn load(path: &Path, shown: &str, registry: &Registry) -> Result<Config, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::Io {
         path: shown.to_string(),
         message: format!("cannot read the scheduler configuration: {e}"),
@@ -653,11 +872,11 @@ pub fn load(path: &Path, shown: &str) -> Result<Config, Error> {
     let Some(doc) = docs.first() else {
         return Err(InputError::new(shown, "empty KubeSchedulerConfiguration file").into());
     };
-    parse(doc, shown)
+    parse(doc, shown, registry)
 }
 
 /// Build profiles from one parsed document.
-pub fn parse(doc: &Document, file: &str) -> Result<Config, Error> {
+pub fn parse(doc: &Document, file: &str, registry: &Registry) -> Result<Config, Error> {
     let raw: RawConfig = doc.deserialize(file)?;
     let mut errs = Errors {
         doc,
@@ -750,21 +969,17 @@ pub fn parse(doc: &Document, file: &str) -> Result<Config, Error> {
         }
         let args = plugin_args(doc, file, &base, &rp.plugin_config, &mut errs);
         if let Some(p) = &rp.plugins {
+            // Points kubesim does not run: their plugins must exist, no more.
             let others = [
                 ("preEnqueue", &p.pre_enqueue),
                 ("queueSort", &p.queue_sort),
-                ("reserve", &p.reserve),
                 ("permit", &p.permit),
                 ("preBind", &p.pre_bind),
-                ("bind", &p.bind),
                 ("postBind", &p.post_bind),
             ];
             for (point, set) in others {
                 for (j, pl) in set.iter().flat_map(|s| s.enabled.iter()).enumerate() {
-                    let known = plugins::NAMES.contains(&pl.name.as_str())
-                        || plugins::ACCEPTED_NOT_SIMULATED.contains(&pl.name.as_str())
-                        || pl.name == plugins::DEFAULT_PREEMPTION;
-                    if !known {
+                    if !registry.contains(&pl.name) {
                         let at = format!("{base}.plugins.{point}.enabled[{j}]");
                         errs.other(&at, format!("{base}: plugin {:?} does not exist", pl.name));
                     }
@@ -773,7 +988,7 @@ pub fn parse(doc: &Document, file: &str) -> Result<Config, Error> {
         }
         let specs = expand(rp.plugins.as_ref());
         let pct = rp.percentage_of_nodes_to_score.or(global_pct);
-        match Profile::build(&name, &specs, &args, pct) {
+        match Profile::build(&name, &specs, &args, pct, registry) {
             Ok(p) => profiles.push(p),
             Err(e) => errs.other(&format!("{base}.plugins"), format!("{base}: {e}")),
         }
@@ -794,7 +1009,11 @@ mod tests {
 
     fn cfg(yaml: &str) -> Result<Config, Error> {
         let docs = parse_bytes("sched.yaml", yaml.as_bytes()).unwrap();
-        parse(&docs[0], "sched.yaml")
+        parse(&docs[0], "sched.yaml", &Registry::new())
+    }
+
+    fn cfg_err(yaml: &str) -> String {
+        cfg(yaml).err().unwrap().to_string()
     }
 
     fn names(p: &Profile, which: &[usize]) -> Vec<&'static str> {
@@ -851,7 +1070,8 @@ profiles:
 
     #[test]
     fn rejections_carry_upstream_reasons() {
-        let e = cfg(r#"
+        let e = cfg_err(
+            r#"
 apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration
 podInitialBackoffSeconds: 5
@@ -867,10 +1087,8 @@ profiles:
         requestedToCapacityRatio:
           shape: [{utilization: 50, score: 5}, {utilization: 40, score: 11}]
 - schedulerName: a
-"#)
-        .err()
-        .unwrap()
-        .to_string();
+"#,
+        );
         for want in [
             "podMaxBackoffSeconds: Invalid value: 2: must be greater than or equal to PodInitialBackoffSeconds",
             "profiles[0].pluginConfig[0].args.scoringStrategy.resources[0].weight: Invalid value: 0: resource weight of cpu not in valid range (0, 100]",
@@ -884,17 +1102,16 @@ profiles:
 
     #[test]
     fn unknown_plugin_and_field() {
-        let e = cfg(r#"
+        let e = cfg_err(
+            r#"
 apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration
 profiles:
 - plugins:
     multiPoint:
       enabled: [{name: NodeResourceFit}]
-"#)
-        .err()
-        .unwrap()
-        .to_string();
+"#,
+        );
         assert!(
             e.contains("plugin \"NodeResourceFit\" does not exist"),
             "{e}"
@@ -905,5 +1122,206 @@ profiles:
             .unwrap()
             .to_string();
         assert!(e.contains("unknown field `percentOfNodesToScore`"), "{e}");
+    }
+
+    #[test]
+    fn post_filter_and_bind_points_follow_upstream() {
+        // Disabling DefaultPreemption at postFilter turns preemption off; the
+        // other PostFilter plugin stays.
+        let c = cfg(r#"
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+- plugins:
+    postFilter:
+      disabled: [{name: DefaultPreemption}]
+"#)
+        .unwrap();
+        let p = &c.profiles[0];
+        assert_eq!(names(p, &p.post_filter), vec!["DynamicResources"]);
+        assert_eq!(names(p, &p.bind), vec!["DefaultBinder"]);
+        // No Bind plugin left.
+        let e = cfg_err(
+            r#"
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+- schedulerName: no-binder
+  plugins:
+    bind:
+      disabled: [{name: "*"}]
+"#,
+        );
+        assert!(
+            e.contains("profiles[0]: at least one bind plugin is needed for profile with scheduler name \"no-binder\""),
+            "{e}"
+        );
+        // A plugin named at a point it does not implement (`updatePluginList`).
+        let e = cfg_err(
+            r#"
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+- plugins:
+    bind:
+      enabled: [{name: NodePorts}]
+"#,
+        );
+        assert!(
+            e.contains("plugin \"NodePorts\" does not extend BindPlugin plugin"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn node_affinity_args_parse_added_affinity() {
+        let docs = parse_bytes(
+            "sched.yaml",
+            br#"
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+- pluginConfig:
+  - name: NodeAffinity
+    args:
+      addedAffinity:
+        requiredDuringSchedulingIgnoredDuringExecution:
+          nodeSelectorTerms:
+          - {}
+          - matchExpressions: [{key: gen, operator: Gt, values: ["3"]}]
+            matchFields: [{key: metadata.name, operator: NotIn, values: [old-0]}]
+        preferredDuringSchedulingIgnoredDuringExecution:
+        - {weight: 0, preference: {matchExpressions: [{key: a, operator: Exists}]}}
+        - {weight: 7, preference: {matchExpressions: [{key: disk, operator: In, values: [ssd]}]}}
+"#,
+        )
+        .unwrap();
+        let doc = &docs[0];
+        let raw: RawConfig = doc.deserialize("sched.yaml").unwrap();
+        let mut errs = Errors {
+            doc,
+            file: "sched.yaml",
+            list: Vec::new(),
+        };
+        let configs = &raw.profiles.as_ref().unwrap()[0].plugin_config;
+        let args = plugin_args(doc, "sched.yaml", "profiles[0]", configs, &mut errs);
+        assert!(errs.list.is_empty());
+        // The empty term and the weight-0 term are dropped, as upstream parses them.
+        let added = args.node_affinity;
+        let req = added.required.unwrap();
+        assert_eq!(req.terms.len(), 1);
+        assert_eq!(req.terms[0].match_expressions[0].op, Operator::Gt);
+        assert_eq!(req.terms[0].match_fields[0].op, Operator::NotIn);
+        let pref = added.preferred.unwrap();
+        assert_eq!(pref.len(), 1);
+        assert_eq!(pref[0].0, 7);
+    }
+
+    #[test]
+    fn node_affinity_args_rejected_with_upstream_reasons() {
+        let e = cfg_err(
+            r#"
+apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+- pluginConfig:
+  - name: NodeAffinity
+    args:
+      addedAffinity:
+        requiredDuringSchedulingIgnoredDuringExecution:
+          nodeSelectorTerms:
+          - matchExpressions:
+            - {key: zone, operator: In}
+            - {key: "bad key", operator: Exists, values: [x]}
+            - {key: gen, operator: Gt, values: [new]}
+            - {key: zone, operator: Near, values: [z1]}
+            matchFields:
+            - {key: metadata.name, operator: In, values: [a, b]}
+            - {key: metadata.name, operator: Exists}
+        preferredDuringSchedulingIgnoredDuringExecution:
+        - weight: 3
+          preference:
+            matchExpressions: [{key: disk, operator: In, values: ["-ssd"]}]
+"#,
+        );
+        let p = "profiles[0].pluginConfig[0].args.addedAffinity";
+        let r = format!("{p}.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]");
+        for want in [
+            format!(
+                "{r}.matchExpressions[0].values: Invalid value: []string(nil): for 'in', 'notin' operators, values set can't be empty"
+            ),
+            format!(
+                "{r}.matchExpressions[1].key: Invalid value: \"bad key\": name part must consist of alphanumeric characters"
+            ),
+            format!(
+                "{r}.matchExpressions[1].values: Invalid value: []string{{\"x\"}}: values set must be empty for exists and does not exist"
+            ),
+            format!(
+                "{r}.matchExpressions[2].values[0]: Invalid value: \"new\": for 'Gt', 'Lt' operators, the value must be an integer"
+            ),
+            format!(
+                "{r}.matchExpressions[3].operator: Unsupported value: \"Near\": supported values: \"In\", \"NotIn\", \"Exists\", \"DoesNotExist\", \"Gt\", \"Lt\""
+            ),
+            format!(
+                "{r}.matchFields[0].values: Invalid value: []string{{\"a\", \"b\"}}: must have one element"
+            ),
+            format!(
+                "{r}.matchFields[1].operator: Unsupported value: \"Exists\": supported values: \"In\", \"NotIn\""
+            ),
+            format!(
+                "{p}.preferredDuringSchedulingIgnoredDuringExecution[0].matchExpressions[0].values[0][disk]: Invalid value: \"-ssd\": a valid label must be"
+            ),
+        ] {
+            assert!(e.contains(&want), "missing {want:?} in\n{e}");
+        }
+    }
+
+    #[test]
+    fn an_out_of_tree_plugin_is_enabled_by_name() {
+        use crate::scheduler::framework::Plugin;
+        struct Fussy;
+        impl Plugin for Fussy {
+            fn name(&self) -> &'static str {
+                "Fussy"
+            }
+        }
+        let mut registry = Registry::new();
+        registry
+            .register("Fussy", |args| {
+                args.and_then(|a| a.get("level"))
+                    .ok_or("args.level is required")?;
+                Ok(Box::new(Fussy))
+            })
+            .unwrap();
+        assert_eq!(
+            registry.register("NodePorts", |_| Err(String::new())),
+            Err("a plugin named NodePorts already exists".into())
+        );
+        let yaml = |args: &str| {
+            format!(
+                "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nprofiles:\n- plugins:\n    multiPoint:\n      enabled: [{{name: Fussy}}]\n{args}"
+            )
+        };
+        let parse_with = |text: String| {
+            let docs = parse_bytes("sched.yaml", text.as_bytes()).unwrap();
+            parse(&docs[0], "sched.yaml", &registry)
+        };
+        let c = parse_with(yaml(
+            "  pluginConfig:\n  - {name: Fussy, args: {level: high}}\n",
+        ))
+        .unwrap();
+        assert!(c.profiles[0].plugins.iter().any(|p| p.name() == "Fussy"));
+        let e = parse_with(yaml("")).err().unwrap().to_string();
+        assert!(
+            e.contains("initializing plugin \"Fussy\": args.level is required"),
+            "{e}"
+        );
+        // Without the registry the name is unknown.
+        let docs = parse_bytes("sched.yaml", yaml("").as_bytes()).unwrap();
+        let e = parse(&docs[0], "sched.yaml", &Registry::new())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("plugin \"Fussy\" does not exist"), "{e}");
     }
 }

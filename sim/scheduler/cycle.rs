@@ -71,7 +71,9 @@ impl Diagnosis {
 
     /// `FitError.Error()`: `0/N nodes are available: ` then the PreFilter message,
     /// or a histogram of reasons (`COUNT REASON`, sorted as strings, joined by
-    /// ", ", ended by "."), then the PostFilter message if any.
+    /// ", ", ended by "."), then the PostFilter message if any, also ended by
+    /// "." (`SeparatorFormat`, " %v."): a PostFilter message that ends with a
+    /// period, as preemption's do, ends with two, as in real events.
     pub fn message(&self) -> String {
         let mut msg = format!("0/{} nodes are available:", self.num_all_nodes);
         if !self.pre_filter_msg.is_empty() {
@@ -98,7 +100,7 @@ impl Diagnosis {
             }
         }
         if !self.post_filter_msg.is_empty() {
-            msg.push_str(&format!(" {}", self.post_filter_msg));
+            msg.push_str(&format!(" {}.", self.post_filter_msg));
         }
         msg
     }
@@ -613,7 +615,7 @@ mod tests {
         };
         assert_eq!(
             d.message(),
-            "0/3 nodes are available: node(s) didn't satisfy plugin(s) [NodeAffinity]. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+            "0/3 nodes are available: node(s) didn't satisfy plugin(s) [NodeAffinity]. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.."
         );
         // Absent nodes count with the absent status; "10 …" sorts before "2 …".
         let d = Diagnosis {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::engine::{SimRng, seconds};
 use crate::scheduler::cycle::{Buffers, Cycle, Decision, ScoreRecord};
 use crate::scheduler::framework::*;
-use crate::scheduler::preemption;
+use crate::scheduler::runtime;
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Explanation {
@@ -71,13 +71,16 @@ pub fn explain(
     let mut record = ScoreRecord::default();
     let decision = cycle.schedule(&mut rng, &mut start, &mut bufs, Some(&mut record));
     let (selected, message) = match decision {
-        Decision::Bind(n) => (Some(n), None),
+        Decision::Bind(n) => match runtime::reserve_and_bind(cycle, &mut bufs, n) {
+            Ok(()) => (Some(n), None),
+            Err(failure) => (None, Some(failure.message)),
+        },
         Decision::Unschedulable(mut diag) => {
             let mut b = Buffers::default();
             // PreFilter state for the dry run.
             let cx = cycle.context();
             let _ = cycle.pre_filter(&cx, &mut b);
-            let p = preemption::post_filter(cycle, &mut diag, &mut rng, &mut b);
+            let p = runtime::run_post_filter(cycle, &mut diag, &mut rng, &mut b);
             let mut msg = diag.message();
             if let Some(p) = p {
                 msg.push_str(&format!(

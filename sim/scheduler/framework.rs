@@ -1,10 +1,17 @@
 //! The scheduling framework: statuses, the per-cycle node view, per-plugin cycle
 //! state and one small trait per extension point.
 //!
-//! Follows kube-scheduler's `pkg/scheduler/framework/interface.go` and
-//! `framework/runtime/framework.go` (v1.35): a plugin implements only the
-//! extension points it needs and says which through the `as_*` accessors of
-//! [`Plugin`]; a profile (see `profiles.rs`) is data — names and weights — not code.
+//! Follows kube-scheduler's `pkg/scheduler/framework/interface.go`,
+//! `k8s.io/kube-scheduler/framework` (the plugin interfaces, cluster events
+//! and queueing hints) and `framework/runtime/framework.go` (v1.35): a plugin
+//! implements only the extension points it needs and says which through the
+//! `as_*` accessors of [`Plugin`]; a profile (see `profiles.rs`) is data —
+//! names and weights — not code.
+//!
+//! Extension points, in the order a cycle runs them: PreFilter, Filter,
+//! PostFilter (only when no node fits), PreScore, Score (with NormalizeScore),
+//! Reserve (Unreserve on a later failure), Bind. Queue sorting is the queue's
+//! fixed order; PreEnqueue, Permit, PreBind and PostBind are not simulated.
 //!
 //! Plugins are immutable during a cycle (`&self`). What a plugin computes in
 //! PreFilter or PreScore for the pod at hand lives in its own [`State`] slot,
@@ -14,9 +21,13 @@ use std::any::Any;
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
-use crate::engine::Time;
+use crate::engine::{SimRng, Time};
+use crate::model::labels::Labels;
+use crate::model::taints::Taint;
 use crate::model::{KubeVersion, Node, PodSpec, Resources, World};
 pub use crate::model::{NodeId, PodId};
+use crate::scheduler::Preemption;
+use crate::scheduler::cycle::{Buffers, Cycle, Diagnosis};
 
 /// `MaxNodeScore` (k8s.io/kube-scheduler/framework/interface.go).
 pub const MAX_NODE_SCORE: i64 = 100;
@@ -190,6 +201,21 @@ pub trait Plugin: Send + Sync {
     fn as_score(&self) -> Option<&dyn ScorePlugin> {
         None
     }
+    fn as_post_filter(&self) -> Option<&dyn PostFilterPlugin> {
+        None
+    }
+    fn as_reserve(&self) -> Option<&dyn ReservePlugin> {
+        None
+    }
+    fn as_bind(&self) -> Option<&dyn BindPlugin> {
+        None
+    }
+    /// The cluster events that may make a pod this plugin rejected schedulable.
+    /// `None` (the default) means every event, without a hint, as upstream's
+    /// `defaultEnqueueExtension` does for a plugin that registers none.
+    fn as_enqueue_extensions(&self) -> Option<&dyn EnqueueExtensions> {
+        None
+    }
 }
 
 /// PreFilter: look at the pod once per cycle, precompute into `state`. A
@@ -280,6 +306,280 @@ macro_rules! score_from_state {
     };
 }
 pub(crate) use score_from_state;
+
+/// PostFilter: runs, in profile order, only when no node fits the pod, with why
+/// each node was rejected. Upstream `RunPostFilterPlugins`: the first Success
+/// or `UnschedulableAndUnresolvable` ends the point; the reasons of the
+/// `Unschedulable` ones are joined by ", " into the FitError's PostFilter
+/// message. A result (`PostFilterResult`) is data: the node to nominate and the
+/// pods to evict for it, carried out by the run loop.
+pub trait PostFilterPlugin {
+    fn post_filter(&self, h: &mut PostFilterHandle) -> (Status, Option<Preemption>);
+}
+
+/// What a PostFilter plugin may use (upstream passes `fwk.Handle` and the
+/// `NodeToStatusReader`): the cycle's context, every node's filter verdict, the
+/// scheduler's RNG stream, and the profile's filters to try hypotheticals.
+pub struct PostFilterHandle<'h, 'a> {
+    cycle: &'h Cycle<'a>,
+    pub diagnosis: &'h Diagnosis,
+    pub rng: &'h mut SimRng,
+    bufs: &'h mut Buffers,
+}
+
+impl<'h, 'a> PostFilterHandle<'h, 'a> {
+    pub(crate) fn new(
+        cycle: &'h Cycle<'a>,
+        diagnosis: &'h Diagnosis,
+        rng: &'h mut SimRng,
+        bufs: &'h mut Buffers,
+    ) -> Self {
+        PostFilterHandle {
+            cycle,
+            diagnosis,
+            rng,
+            bufs,
+        }
+    }
+
+    pub fn cycle(&self) -> &'h Cycle<'a> {
+        self.cycle
+    }
+
+    pub fn context(&self) -> CycleContext<'a> {
+        self.cycle.context()
+    }
+
+    /// `RunFilterPluginsWithNominatedPods` on `node` with the pods `removed`
+    /// treated as gone (preemption's dry run), with this cycle's PreFilter state.
+    pub fn filter_without(&mut self, cx: &CycleContext, node: NodeId, removed: &[PodId]) -> Status {
+        let Buffers {
+            states,
+            skip_filter,
+            added,
+            requested,
+            ..
+        } = &mut *self.bufs;
+        self.cycle
+            .filter_node(cx, states, skip_filter, node, removed, added, requested)
+            .0
+    }
+}
+
+/// Reserve (upstream `ReservePlugin`): after a host is selected, in profile
+/// order; a rejection fails the cycle, and then every Reserve plugin's
+/// `unreserve` runs in reverse order (`RunReservePluginsUnreserve`), also when
+/// binding fails later. `unreserve` must be idempotent: it may run for a plugin
+/// whose `reserve` did not.
+pub trait ReservePlugin {
+    fn reserve(&self, cx: &CycleContext, state: &mut State, node: NodeId) -> Status;
+    fn unreserve(&self, cx: &CycleContext, state: &mut State, node: NodeId);
+}
+
+/// Bind (upstream `BindPlugin`): in profile order until one does not return
+/// `Skip`. Success means the run loop binds the pod to `node` (the Binding
+/// call); a rejection fails the binding and the pod goes back to the queue.
+pub trait BindPlugin {
+    fn bind(&self, cx: &CycleContext, state: &State, node: NodeId) -> Status;
+}
+
+/// `fwk.ActionType`: what happened to an object, as a bit set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ActionType(pub u32);
+
+impl ActionType {
+    pub const NONE: ActionType = ActionType(0);
+    pub const ADD: ActionType = ActionType(1);
+    pub const DELETE: ActionType = ActionType(1 << 1);
+    pub const UPDATE_NODE_ALLOCATABLE: ActionType = ActionType(1 << 2);
+    pub const UPDATE_NODE_LABEL: ActionType = ActionType(1 << 3);
+    /// Taints changed, or `spec.unschedulable` became false (upstream has no
+    /// action of its own for the latter).
+    pub const UPDATE_NODE_TAINT: ActionType = ActionType(1 << 4);
+    pub const UPDATE_NODE_CONDITION: ActionType = ActionType(1 << 5);
+    /// Pod labels never change in kubesim; registered for fidelity.
+    pub const UPDATE_POD_LABEL: ActionType = ActionType(1 << 6);
+
+    pub const fn or(self, o: ActionType) -> ActionType {
+        ActionType(self.0 | o.0)
+    }
+    pub fn intersects(self, o: ActionType) -> bool {
+        self.0 & o.0 != 0
+    }
+}
+
+/// What a node looked like to the scheduler, for queueing hints (the fields
+/// that can change during a run).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeSnapshot {
+    pub allocatable: Resources,
+    pub unschedulable: bool,
+    pub taints: Vec<Taint>,
+    pub labels: Labels,
+    pub ready: bool,
+}
+
+impl NodeSnapshot {
+    pub fn of(node: &Node) -> NodeSnapshot {
+        NodeSnapshot {
+            allocatable: node.allocatable.clone(),
+            unschedulable: node.unschedulable,
+            taints: node.taints.clone(),
+            labels: node.labels.clone(),
+            ready: node.ready,
+        }
+    }
+
+    /// `NodeSchedulingPropertiesChange`: the update actions from `self` to `new`.
+    pub fn update_actions(&self, new: &NodeSnapshot) -> ActionType {
+        let mut a = ActionType::NONE;
+        if self.unschedulable && !new.unschedulable {
+            a = a.or(ActionType::UPDATE_NODE_TAINT);
+        }
+        if self.allocatable != new.allocatable {
+            a = a.or(ActionType::UPDATE_NODE_ALLOCATABLE);
+        }
+        if self.labels != new.labels {
+            a = a.or(ActionType::UPDATE_NODE_LABEL);
+        }
+        if self.taints != new.taints {
+            a = a.or(ActionType::UPDATE_NODE_TAINT);
+        }
+        if self.ready != new.ready {
+            a = a.or(ActionType::UPDATE_NODE_CONDITION);
+        }
+        a
+    }
+}
+
+/// A cluster event that may make unschedulable pods schedulable (upstream
+/// `fwk.ClusterEvent` with its old and new objects). Pods are read from the
+/// World, which keeps a pod's last node and labels after it ends or is removed.
+#[derive(Clone, Copy, Debug)]
+pub enum ClusterEvent<'a> {
+    NodeAdded {
+        node: NodeId,
+        new: &'a NodeSnapshot,
+    },
+    /// One or more update actions at once (the hints compare old and new, so
+    /// one call for all of them decides as one call per action would).
+    NodeUpdated {
+        node: NodeId,
+        old: &'a NodeSnapshot,
+        new: &'a NodeSnapshot,
+        actions: ActionType,
+    },
+    NodeDeleted {
+        node: NodeId,
+        old: &'a NodeSnapshot,
+    },
+    /// `EventAssignedPodAdd`: a pod was bound (or created bound).
+    AssignedPodAdded(PodId),
+    /// `EventAssignedPodDelete`: a bound pod was removed or ended (the
+    /// scheduler's pod informer does not list Succeeded and Failed pods).
+    AssignedPodDeleted(PodId),
+    /// `EventUnscheduledPodDelete`: a pod nominated to a node was removed
+    /// before it was bound.
+    UnscheduledPodDeleted(PodId),
+}
+
+impl ClusterEvent<'_> {
+    pub fn is_node(&self) -> bool {
+        matches!(
+            self,
+            ClusterEvent::NodeAdded { .. }
+                | ClusterEvent::NodeUpdated { .. }
+                | ClusterEvent::NodeDeleted { .. }
+        )
+    }
+    pub fn action(&self) -> ActionType {
+        match self {
+            ClusterEvent::NodeAdded { .. } | ClusterEvent::AssignedPodAdded(_) => ActionType::ADD,
+            ClusterEvent::NodeUpdated { actions, .. } => *actions,
+            ClusterEvent::NodeDeleted { .. }
+            | ClusterEvent::AssignedPodDeleted(_)
+            | ClusterEvent::UnscheduledPodDeleted(_) => ActionType::DELETE,
+        }
+    }
+    /// For node events: (node, before, after).
+    pub fn node(&self) -> Option<(NodeId, Option<&NodeSnapshot>, Option<&NodeSnapshot>)> {
+        match *self {
+            ClusterEvent::NodeAdded { node, new } => Some((node, None, Some(new))),
+            ClusterEvent::NodeUpdated { node, old, new, .. } => Some((node, Some(old), Some(new))),
+            ClusterEvent::NodeDeleted { node, old } => Some((node, Some(old), None)),
+            _ => None,
+        }
+    }
+    /// For pod events: the pod.
+    pub fn pod(&self) -> Option<PodId> {
+        match *self {
+            ClusterEvent::AssignedPodAdded(p)
+            | ClusterEvent::AssignedPodDeleted(p)
+            | ClusterEvent::UnscheduledPodDeleted(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// `EventsToRegister`: the node and pod actions a plugin's hint wants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Events {
+    pub node: ActionType,
+    pub pod: ActionType,
+}
+
+impl Events {
+    /// Node events only.
+    pub fn nodes(node: ActionType) -> Events {
+        Events {
+            node,
+            pod: ActionType::NONE,
+        }
+    }
+    pub fn matches(&self, e: &ClusterEvent) -> bool {
+        let registered = if e.is_node() { self.node } else { self.pod };
+        registered.intersects(e.action())
+    }
+}
+
+/// `fwk.QueueingHint`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueueingHint {
+    /// The event may make the pod schedulable: move it to activeQ, or to
+    /// backoffQ while its backoff lasts.
+    Queue,
+    QueueSkip,
+}
+
+impl QueueingHint {
+    /// `Queue` when `may_help`.
+    pub fn queue_if(may_help: bool) -> QueueingHint {
+        if may_help {
+            QueueingHint::Queue
+        } else {
+            QueueingHint::QueueSkip
+        }
+    }
+}
+
+/// What a queueing hint may read: the World as it stands after the event, and
+/// the unschedulable pod.
+pub struct HintContext<'a> {
+    pub world: &'a World,
+    pub pod: PodId,
+    pub spec: &'a PodSpec,
+    pub version: KubeVersion,
+}
+
+/// `fwk.EnqueueExtensions`: which cluster events may make a pod this plugin
+/// rejected schedulable, and for each the `QueueingHintFn`. Only the plugins
+/// that rejected the pod (its `UnschedulablePlugins`) are asked, and only for
+/// the events they registered.
+pub trait EnqueueExtensions {
+    fn events_to_register(&self) -> Events;
+    /// Called only for events matching `events_to_register`.
+    fn queueing_hint(&self, cx: &HintContext, event: &ClusterEvent) -> QueueingHint;
+}
 
 /// `helper.DefaultNormalizeScore` (pkg/scheduler/framework/plugins/helper/normalize_score.go):
 /// scale to `max_priority` by the largest score, optionally reversed.

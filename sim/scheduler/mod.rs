@@ -4,9 +4,11 @@
 //! Follows pkg/scheduler (v1.35, newest behaviours up to v1.37; older ones are
 //! selected by the Kubernetes version, see the version table in ARCHITECTURE.md). Layout:
 //! - `queue.rs`: activeQ / backoffQ / unschedulable pods, flush timing;
+//! - `events.rs`: cluster events from World changes, queueing hints;
 //! - `framework.rs`: statuses, node views, one trait per extension point;
 //! - `cycle.rs`: one scheduling cycle (schedule_one.go) and FitError messages;
-//! - `preemption.rs`: DefaultPreemption (PostFilter);
+//! - `runtime.rs`: PostFilter, Reserve/Unreserve and Bind runs;
+//! - `preemption.rs`: the preemption evaluator of DefaultPreemption;
 //! - `plugins/`: one file per plugin, and the registry;
 //! - `profiles.rs`: the default profile and the built-in policies;
 //! - `config.rs`: KubeSchedulerConfiguration files;
@@ -17,6 +19,7 @@
 
 pub mod config;
 pub mod cycle;
+pub mod events;
 pub mod explain;
 pub mod framework;
 pub mod indexes;
@@ -26,19 +29,25 @@ pub mod plugins;
 pub mod preemption;
 pub mod profiles;
 pub mod queue;
+pub mod runtime;
+
+/// Writing a scheduling policy: `EXTENDING.md`, whose example is compiled and
+/// run as a doctest.
+#[doc = include_str!("EXTENDING.md")]
+pub mod extending {}
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use crate::engine::{SimRng, Time, rng_stream};
 use crate::error::Error;
-use crate::model::labels::Labels;
-use crate::model::taints::Taint;
-use crate::model::{Change, KubeVersion, NodeId, PodId, Resources, World};
+use crate::model::{Change, KubeVersion, NodeId, PodId, World};
 
 use cycle::{Buffers, Cycle, Decision, Nominated};
 pub use explain::Explanation;
+use framework::NodeSnapshot;
 use node_tree::NodeTree;
+pub use plugins::Registry;
 pub use profiles::Profile;
 use queue::SchedulingQueue;
 
@@ -54,22 +63,13 @@ pub enum Outcome {
     },
 }
 
-/// Preemption decided by DefaultPreemption: the run loop marks the victims
-/// deleting (graceful termination) and nominates the pod to `node`.
+/// A PostFilter result (upstream `PostFilterResult`), as DefaultPreemption
+/// decides it: the run loop marks the victims deleting (graceful termination)
+/// and nominates the pod to `node`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Preemption {
     pub node: NodeId,
     pub victims: Vec<PodId>,
-}
-
-/// What the scheduler remembers of a node to tell whether an update could
-/// help unschedulable pods (a simplified queueing hint).
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct NodeSeen {
-    allocatable: Resources,
-    unschedulable: bool,
-    taints: Vec<Taint>,
-    labels: Labels,
 }
 
 pub struct Scheduler {
@@ -81,7 +81,11 @@ pub struct Scheduler {
     /// `nextStartNodeIndex`.
     next_start: usize,
     tree: NodeTree,
-    seen_nodes: HashMap<NodeId, NodeSeen>,
+    /// Nodes as the scheduler last saw them, to tell what an update changed.
+    seen_nodes: HashMap<NodeId, NodeSnapshot>,
+    /// By pod: bound and neither ended nor removed, as the scheduler's pod
+    /// informer lists assigned pods.
+    assigned: Vec<bool>,
     nominated: Nominated,
     nominated_of: HashMap<PodId, NodeId>,
     pods_with_affinity: BTreeSet<PodId>,
@@ -103,13 +107,25 @@ impl Scheduler {
         version: KubeVersion,
         seed: u64,
     ) -> Result<Scheduler, Error> {
+        Scheduler::with_registry(spec, base_dir, version, seed, &Registry::new())
+    }
+
+    /// As [`Scheduler::new`], with plugins registered out of tree: a
+    /// KubeSchedulerConfiguration file may enable them by name.
+    pub fn with_registry(
+        spec: &str,
+        base_dir: &Path,
+        version: KubeVersion,
+        seed: u64,
+        registry: &Registry,
+    ) -> Result<Scheduler, Error> {
         let (profiles, backoff) = if let Some(p) = profiles::builtin(spec) {
             (
                 vec![p],
                 (queue::DEFAULT_INITIAL_BACKOFF, queue::DEFAULT_MAX_BACKOFF),
             )
         } else if looks_like_path(spec) {
-            let cfg = config::load(&base_dir.join(spec), spec)?;
+            let cfg = config::load(&base_dir.join(spec), spec, registry)?;
             (cfg.profiles, (cfg.initial_backoff, cfg.max_backoff))
         } else {
             let mut msg = format!("unknown scheduler {spec:?}");
@@ -156,6 +172,7 @@ impl Scheduler {
             next_start: 0,
             tree: NodeTree::default(),
             seen_nodes: HashMap::new(),
+            assigned: Vec::new(),
             nominated: Nominated::new(),
             nominated_of: HashMap::new(),
             pods_with_affinity: BTreeSet::new(),
@@ -203,10 +220,10 @@ impl Scheduler {
         }
         self.initialized = true;
         for i in 0..world.nodes.len() {
-            self.node_changed(world, NodeId(i as u32));
+            self.node_changed(world, NodeId(i as u32), now);
         }
         for i in 0..world.pods.len() {
-            self.pod_changed(world, PodId(i as u32), now);
+            self.pod_changed(world, Change::PodAdded(PodId(i as u32)), now);
         }
     }
 
@@ -228,7 +245,14 @@ impl Scheduler {
         }
     }
 
-    fn pod_changed(&mut self, world: &World, pod: PodId, now: Time) {
+    fn pod_changed(&mut self, world: &World, change: Change, now: Time) {
+        let (Change::PodAdded(pod)
+        | Change::PodUpdated(pod)
+        | Change::PodDeleting(pod)
+        | Change::PodRemoved(pod)) = change
+        else {
+            return;
+        };
         self.labels.update(world, pod);
         self.counts.update(world, pod);
         let p = world.pod(pod);
@@ -251,75 +275,27 @@ impl Scheduler {
             self.set_nomination(pod, None);
             self.queue.remove(pod);
         }
+        self.pod_event(world, change, now);
     }
 
-    /// Returns whether the change could make an unschedulable pod fit.
-    fn node_changed(&mut self, world: &World, id: NodeId) -> bool {
+    fn node_changed(&mut self, world: &World, id: NodeId, now: Time) {
         self.tree.update(world, id);
         self.topo.update(world, id);
         self.images.update(world, id);
-        let node = world.node(id);
-        if node.deleted {
-            self.seen_nodes.remove(&id);
-            return false;
-        }
-        let now_seen = NodeSeen {
-            allocatable: node.allocatable.clone(),
-            unschedulable: node.unschedulable,
-            taints: node.taints.clone(),
-            labels: node.labels.clone(),
-        };
-        let helps = match self.seen_nodes.get(&id) {
-            None => true,
-            Some(old) if *old == now_seen => false,
-            Some(old) => {
-                (old.unschedulable && !now_seen.unschedulable)
-                    || old.taints.iter().any(|t| !now_seen.taints.contains(t))
-                    || old.labels != now_seen.labels
-                    || !now_seen.allocatable.fits_in(&old.allocatable)
-            }
-        };
-        self.seen_nodes.insert(id, now_seen);
-        helps
+        self.node_event(world, id, now);
     }
 
-    /// Called for every World change, in order. Simplified queueing hints:
-    /// a node added, or changed in a way that could admit more pods (more
-    /// allocatable, a taint or unschedulable removed, labels changed) and an
-    /// assigned pod's removal move every unschedulable pod; another pod's
-    /// binding or update moves those rejected by PodTopologySpread or
-    /// InterPodAffinity.
+    /// Called for every World change, in order: the scheduler's cache and
+    /// queue follow it, and unschedulable pods move when a cluster event may
+    /// help them (queueing hints, see `events.rs`).
     pub fn on_change(&mut self, world: &World, change: Change, now: Time) {
         if !self.initialized {
             self.initialize(world, now);
             return;
         }
         match change {
-            Change::PodAdded(p) => self.pod_changed(world, p, now),
-            Change::PodUpdated(p) => {
-                self.pod_changed(world, p, now);
-                if world.pod(p).node.is_some() {
-                    self.queue.move_unschedulable(now, |sensitive| sensitive);
-                }
-            }
-            Change::PodDeleting(p) => {
-                // Terminating pods stop counting for topology spreading.
-                self.pod_changed(world, p, now);
-                if world.pod(p).node.is_some() {
-                    self.queue.move_unschedulable(now, |sensitive| sensitive);
-                }
-            }
-            Change::PodRemoved(p) => {
-                self.pod_changed(world, p, now);
-                if world.pod(p).node.is_some() {
-                    self.queue.move_unschedulable(now, |_| true);
-                }
-            }
-            Change::NodeUpdated(n) => {
-                if self.node_changed(world, n) {
-                    self.queue.move_unschedulable(now, |_| true);
-                }
-            }
+            Change::NodeUpdated(n) => self.node_changed(world, n, now),
+            pod => self.pod_changed(world, pod, now),
         }
     }
 
@@ -381,18 +357,25 @@ impl Scheduler {
             images: &self.images,
         };
         match cycle.schedule(&mut self.rng, &mut self.next_start, &mut self.bufs, None) {
-            Decision::Bind(n) => {
-                self.queue.remove(pod);
-                Outcome::Bind(n)
-            }
+            Decision::Bind(n) => match runtime::reserve_and_bind(&cycle, &mut self.bufs, n) {
+                Ok(()) => {
+                    self.queue.remove(pod);
+                    Outcome::Bind(n)
+                }
+                Err(failure) => {
+                    let rejectors = failure.rejector.map_or(0, events::plugin_bit);
+                    self.queue.add_unschedulable(pod, now, rejectors);
+                    Outcome::Unschedulable {
+                        message: failure.message,
+                        preemption: None,
+                    }
+                }
+            },
             Decision::Unschedulable(mut diag) => {
                 let preemption =
-                    preemption::post_filter(&cycle, &mut diag, &mut self.rng, &mut self.bufs);
-                let sensitive = diag.rejectors.iter().any(|r| {
-                    *r == plugins::pod_topology_spread::NAME
-                        || *r == plugins::inter_pod_affinity::NAME
-                });
-                self.queue.add_unschedulable(pod, now, sensitive);
+                    runtime::run_post_filter(&cycle, &mut diag, &mut self.rng, &mut self.bufs);
+                let rejectors = events::rejector_mask(cycle.profile, &diag.rejectors);
+                self.queue.add_unschedulable(pod, now, rejectors);
                 if let Some(p) = &preemption {
                     // The run loop sets status.nominatedNodeName.
                     self.set_nomination(pod, Some(p.node));

@@ -1,8 +1,9 @@
-//! DefaultPreemption, the PostFilter that runs when a pod fits nowhere: find
-//! the node where evicting the fewest, least important pods makes it fit,
-//! respecting PodDisruptionBudgets where possible.
+//! The preemption evaluator behind the DefaultPreemption PostFilter plugin
+//! (`plugins/default_preemption.rs`): find the node where evicting the fewest,
+//! least important pods makes the pod fit, respecting PodDisruptionBudgets
+//! where possible.
 //!
-//! Follows pkg/scheduler/framework/preemption/preemption.go and
+//! Follows pkg/scheduler/framework/preemption/preemption.go (`Evaluator`) and
 //! plugins/defaultpreemption/default_preemption.go (v1.35):
 //! - a pod with `preemptionPolicy: Never`, or whose nominated node still has a
 //!   terminating lower-priority pod, is not eligible;
@@ -27,7 +28,7 @@ use rand::RngExt;
 use crate::engine::SimRng;
 use crate::model::{PodDisruptionBudget, PodId, PreemptionPolicy, World};
 use crate::scheduler::Preemption;
-use crate::scheduler::cycle::{Buffers, Cycle, Diagnosis};
+use crate::scheduler::cycle::Diagnosis;
 use crate::scheduler::framework::*;
 use crate::scheduler::profiles::PreemptionArgs;
 
@@ -88,39 +89,13 @@ struct Candidate {
     pdb_violations: usize,
 }
 
-/// Run PostFilter (DynamicResources' when enabled, then DefaultPreemption),
-/// setting the diagnosis' PostFilter message; returns the preemption decided.
-pub fn post_filter(
-    cycle: &Cycle,
-    diag: &mut Diagnosis,
-    rng: &mut SimRng,
-    bufs: &mut Buffers,
-) -> Option<Preemption> {
-    let mut reasons: Vec<String> = Vec::new();
-    if cycle.profile.dynamic_resources && cycle.version.at_least(34) {
-        // A pod without ResourceClaims: nothing to deallocate (Unschedulable,
-        // so the next PostFilter plugin still runs).
-        reasons.push("no new claims to deallocate".into());
-    }
-    if let Some(args) = &cycle.profile.preemption {
-        match preempt(cycle, diag, rng, bufs, args) {
-            Ok(p) => return Some(p),
-            Err(msg) => reasons.push(format!("preemption: {msg}")),
-        }
-    }
-    diag.post_filter_msg = reasons.join(", ");
-    None
-}
-
-fn preempt(
-    cycle: &Cycle,
-    diag: &Diagnosis,
-    rng: &mut SimRng,
-    bufs: &mut Buffers,
-    args: &PreemptionArgs,
-) -> Result<Preemption, String> {
+/// `Evaluator.Preempt`: the preemption decided, or the message saying why none
+/// (without the "preemption: " prefix the plugin adds).
+pub fn preempt(h: &mut PostFilterHandle, args: &PreemptionArgs) -> Result<Preemption, String> {
+    let cycle = h.cycle();
+    let diag = h.diagnosis;
     let world = cycle.world;
-    let cx = cycle.context();
+    let cx = h.context();
     let pod = world.pod(cycle.pod);
     // 1. Eligibility (`PodEligibleToPreemptOthers`).
     if cx.spec.preemption_policy == PreemptionPolicy::Never {
@@ -154,7 +129,7 @@ fn preempt(
     if potential.is_empty() {
         return Err(fit.message());
     }
-    let (offset, num) = offset_and_num_candidates(rng, potential.len() as i32, args);
+    let (offset, num) = offset_and_num_candidates(h.rng, potential.len() as i32, args);
     let pdbs: Vec<(&PodDisruptionBudget, i64)> = world
         .pdbs
         .iter()
@@ -164,7 +139,7 @@ fn preempt(
     let mut violating: Vec<Candidate> = Vec::new();
     for i in 0..potential.len() {
         let node = potential[(offset as usize + i) % potential.len()];
-        match select_victims(cycle, &cx, bufs, node, &pdbs) {
+        match select_victims(h, &cx, node, &pdbs) {
             Ok((victims, v)) => {
                 let c = Candidate {
                     node,
@@ -199,12 +174,12 @@ fn preempt(
 /// `SelectVictimsOnNode`: the victims (most important first) and how many of
 /// them violate a PDB; or the status saying why preemption cannot help here.
 fn select_victims(
-    cycle: &Cycle,
+    h: &mut PostFilterHandle,
     cx: &CycleContext,
-    bufs: &mut Buffers,
     node: NodeId,
     pdbs: &[(&PodDisruptionBudget, i64)],
 ) -> Result<(Vec<PodId>, usize), Status> {
+    let cycle = h.cycle();
     let world = cycle.world;
     let prio = cx.spec.priority;
     let mut removed: Vec<PodId> = world
@@ -217,18 +192,7 @@ fn select_victims(
     if removed.is_empty() {
         return Err(Status::unresolvable(NO_VICTIMS));
     }
-    let Buffers {
-        states,
-        skip_filter,
-        added,
-        requested,
-        ..
-    } = bufs;
-    let mut fits = |removed: &[PodId]| {
-        cycle
-            .filter_node(cx, states, skip_filter, node, removed, added, requested)
-            .0
-    };
+    let mut fits = |removed: &[PodId]| h.filter_without(cx, node, removed);
     let s = fits(&removed);
     if !s.is_success() {
         return Err(s);

@@ -3,13 +3,20 @@
 //! The default profile follows pkg/scheduler/apis/config/v1/default_plugins.go
 //! (v1.35): every plugin in `MultiPoint`, in this order, weights TaintToleration 3,
 //! NodeAffinity 2, NodeResourcesFit 1, PodTopologySpread 2, InterPodAffinity 2,
-//! NodeResourcesBalancedAllocation 1, ImageLocality 1. Volume plugins, DRA and
-//! SchedulingGates are out of scope; PrioritySort is the queue's order and
-//! DefaultBinder the run loop's bind.
+//! NodeResourcesBalancedAllocation 1, ImageLocality 1; PostFilter
+//! DynamicResources (v1.34+, when DRA is on by default) then DefaultPreemption;
+//! Bind DefaultBinder. Volume plugins and SchedulingGates are out of scope;
+//! PrioritySort is the queue's order.
+//!
+//! A profile needs at least one Bind plugin, as upstream's `NewFramework`
+//! (framework/runtime/framework.go) requires.
 
 use crate::scheduler::framework::Plugin;
+use crate::scheduler::plugins::node_affinity::AddedAffinity;
 use crate::scheduler::plugins::node_resources_fit::{FitArgs, ResourceWeight, Strategy};
-use crate::scheduler::plugins::{self, DEFAULT_PREEMPTION};
+use crate::scheduler::plugins::{
+    self, Registry, default_binder, default_preemption, dynamic_resources,
+};
 
 /// `DefaultPreemptionArgs`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +52,10 @@ pub struct PluginArgs {
     pub ignore_preferred_terms_of_existing_pods: bool,
     pub spread: SpreadDefaults,
     pub preemption: PreemptionArgs,
+    /// `NodeAffinityArgs.addedAffinity`.
+    pub node_affinity: AddedAffinity,
+    /// Args of plugins kubesim does not parse (out-of-tree plugins get theirs).
+    pub raw: Vec<(String, serde_json::Value)>,
 }
 
 impl Default for PluginArgs {
@@ -56,6 +67,8 @@ impl Default for PluginArgs {
             ignore_preferred_terms_of_existing_pods: false,
             spread: SpreadDefaults::System,
             preemption: PreemptionArgs::default(),
+            node_affinity: AddedAffinity::default(),
+            raw: Vec::new(),
         }
     }
 }
@@ -68,6 +81,8 @@ pub struct Points {
     pub post_filter: bool,
     pub pre_score: bool,
     pub score: bool,
+    pub reserve: bool,
+    pub bind: bool,
 }
 
 impl Points {
@@ -77,6 +92,8 @@ impl Points {
         post_filter: true,
         pre_score: true,
         score: true,
+        reserve: true,
+        bind: true,
     };
     pub const NONE: Points = Points {
         pre_filter: false,
@@ -84,6 +101,8 @@ impl Points {
         post_filter: false,
         pre_score: false,
         score: false,
+        reserve: false,
+        bind: false,
     };
 }
 
@@ -92,6 +111,9 @@ impl Points {
 pub struct PluginSpec {
     pub name: String,
     pub points: Points,
+    /// The points where the configuration names the plugin itself (not through
+    /// MultiPoint): the plugin must implement them.
+    pub explicit: Points,
     /// Score weight; 0 means the default, 1.
     pub weight: i64,
 }
@@ -106,10 +128,11 @@ pub const DEFAULT_PLUGINS: &[(&str, i64)] = &[
     ("NodeResourcesFit", 1),
     ("PodTopologySpread", 2),
     ("InterPodAffinity", 2),
-    ("DynamicResources", 0),
-    (DEFAULT_PREEMPTION, 0),
+    (dynamic_resources::NAME, 0),
+    (default_preemption::NAME, 0),
     ("NodeResourcesBalancedAllocation", 1),
     ("ImageLocality", 1),
+    (default_binder::NAME, 0),
 ];
 
 /// The default profile's filters only (for the literature policies).
@@ -134,106 +157,147 @@ pub struct Profile {
     pub pre_score: Vec<usize>,
     /// (plugin index, weight)
     pub score: Vec<(usize, i64)>,
-    pub preemption: Option<PreemptionArgs>,
-    /// DynamicResources is enabled at PostFilter: its PostFilter runs before
-    /// DefaultPreemption (v1.34+, where DRA is on by default).
-    pub dynamic_resources: bool,
+    pub post_filter: Vec<usize>,
+    pub reserve: Vec<usize>,
+    pub bind: Vec<usize>,
     /// `percentageOfNodesToScore`: `None` or 0 is upstream's adaptive default.
     pub percentage_of_nodes_to_score: Option<i32>,
 }
 
 impl Profile {
-    /// Build from plugin specs; an unknown name is an error naming it.
-    pub fn build(
-        scheduler_name: &str,
-        specs: &[PluginSpec],
-        args: &PluginArgs,
-        percentage_of_nodes_to_score: Option<i32>,
-    ) -> Result<Profile, String> {
-        let mut p = Profile {
+    fn empty(scheduler_name: &str, percentage_of_nodes_to_score: Option<i32>) -> Profile {
+        Profile {
             scheduler_name: scheduler_name.to_string(),
             plugins: Vec::new(),
             pre_filter: Vec::new(),
             filter: Vec::new(),
             pre_score: Vec::new(),
             score: Vec::new(),
-            preemption: None,
-            dynamic_resources: false,
+            post_filter: Vec::new(),
+            reserve: Vec::new(),
+            bind: Vec::new(),
             percentage_of_nodes_to_score,
-        };
+        }
+    }
+
+    /// Add `plugin` at the extension points of `points` it implements.
+    fn push(&mut self, plugin: Box<dyn Plugin>, points: Points, weight: i64) {
+        let i = self.plugins.len();
+        if points.pre_filter && plugin.as_pre_filter().is_some() {
+            self.pre_filter.push(i);
+        }
+        if points.filter && plugin.as_filter().is_some() {
+            self.filter.push(i);
+        }
+        if points.pre_score && plugin.as_pre_score().is_some() {
+            self.pre_score.push(i);
+        }
+        if points.score && plugin.as_score().is_some() {
+            self.score.push((i, if weight == 0 { 1 } else { weight }));
+        }
+        if points.post_filter && plugin.as_post_filter().is_some() {
+            self.post_filter.push(i);
+        }
+        if points.reserve && plugin.as_reserve().is_some() {
+            self.reserve.push(i);
+        }
+        if points.bind && plugin.as_bind().is_some() {
+            self.bind.push(i);
+        }
+        self.plugins.push(plugin);
+    }
+
+    /// Build from plugin specs with kubesim's plugins and those of `registry`.
+    /// An unknown name, a plugin named at a point it does not implement, or a
+    /// profile without a Bind plugin is an error with upstream's wording.
+    pub fn build(
+        scheduler_name: &str,
+        specs: &[PluginSpec],
+        args: &PluginArgs,
+        percentage_of_nodes_to_score: Option<i32>,
+        registry: &Registry,
+    ) -> Result<Profile, String> {
+        let mut p = Profile::empty(scheduler_name, percentage_of_nodes_to_score);
         for s in specs {
-            if s.name == DEFAULT_PREEMPTION {
-                if s.points.post_filter {
-                    p.preemption = Some(args.preemption.clone());
-                }
-                continue;
-            }
-            if s.name == "DynamicResources" {
-                p.dynamic_resources = s.points.post_filter;
-                continue;
-            }
             if plugins::ACCEPTED_NOT_SIMULATED.contains(&s.name.as_str()) {
                 continue;
             }
-            let Some(plugin) = plugins::build(&s.name, args) else {
-                let mut msg = format!("plugin {:?} does not exist", s.name);
-                if let Some(m) = crate::error::did_you_mean(&s.name, plugins::NAMES.iter().copied())
-                {
-                    msg.push_str(&format!(" (did you mean {m:?}?)"));
+            let plugin = match registry.build(&s.name, args) {
+                Some(built) => built?,
+                None => {
+                    let mut msg = format!("plugin {:?} does not exist", s.name);
+                    if let Some(m) = crate::error::did_you_mean(&s.name, registry.names()) {
+                        msg.push_str(&format!(" (did you mean {m:?}?)"));
+                    }
+                    return Err(msg);
                 }
-                return Err(msg);
             };
-            let i = p.plugins.len();
-            if s.points.pre_filter && plugin.as_pre_filter().is_some() {
-                p.pre_filter.push(i);
+            let e = &s.explicit;
+            for (named, implemented, kind) in [
+                (
+                    e.pre_filter,
+                    plugin.as_pre_filter().is_some(),
+                    "PreFilterPlugin",
+                ),
+                (e.filter, plugin.as_filter().is_some(), "FilterPlugin"),
+                (
+                    e.post_filter,
+                    plugin.as_post_filter().is_some(),
+                    "PostFilterPlugin",
+                ),
+                (
+                    e.pre_score,
+                    plugin.as_pre_score().is_some(),
+                    "PreScorePlugin",
+                ),
+                (e.score, plugin.as_score().is_some(), "ScorePlugin"),
+                (e.reserve, plugin.as_reserve().is_some(), "ReservePlugin"),
+                (e.bind, plugin.as_bind().is_some(), "BindPlugin"),
+            ] {
+                if named && !implemented {
+                    // `updatePluginList`.
+                    return Err(format!("plugin {:?} does not extend {kind} plugin", s.name));
+                }
             }
-            if s.points.filter && plugin.as_filter().is_some() {
-                p.filter.push(i);
-            }
-            if s.points.pre_score && plugin.as_pre_score().is_some() {
-                p.pre_score.push(i);
-            }
-            if s.points.score && plugin.as_score().is_some() {
-                p.score.push((i, if s.weight == 0 { 1 } else { s.weight }));
-            }
-            p.plugins.push(plugin);
+            p.push(plugin, s.points, s.weight);
+        }
+        if p.bind.is_empty() {
+            return Err(format!(
+                "at least one bind plugin is needed for profile with scheduler name {scheduler_name:?}"
+            ));
         }
         Ok(p)
     }
 
     /// A profile from plugin values, for policies defined outside kubesim: each
     /// plugin is enabled at every extension point it implements, in the order
-    /// given; a weight of 0 keeps it out of scoring. DefaultPreemption is on.
+    /// given; a weight of 0 keeps it out of scoring. DefaultPreemption is added
+    /// unless a plugin of that name is given, and DefaultBinder unless a given
+    /// plugin binds.
     pub fn with_plugins(
         scheduler_name: &str,
         plugins: Vec<(Box<dyn Plugin>, i64)>,
         percentage_of_nodes_to_score: Option<i32>,
     ) -> Profile {
-        let mut p = Profile {
-            scheduler_name: scheduler_name.to_string(),
-            plugins: Vec::new(),
-            pre_filter: Vec::new(),
-            filter: Vec::new(),
-            pre_score: Vec::new(),
-            score: Vec::new(),
-            preemption: Some(PreemptionArgs::default()),
-            dynamic_resources: false,
-            percentage_of_nodes_to_score,
-        };
-        for (i, (plugin, weight)) in plugins.into_iter().enumerate() {
-            if plugin.as_pre_filter().is_some() {
-                p.pre_filter.push(i);
+        let mut p = Profile::empty(scheduler_name, percentage_of_nodes_to_score);
+        for (plugin, weight) in plugins {
+            let mut points = Points::ALL;
+            if weight <= 0 {
+                points.pre_score = false;
+                points.score = false;
             }
-            if plugin.as_filter().is_some() {
-                p.filter.push(i);
-            }
-            if weight > 0 && plugin.as_score().is_some() {
-                if plugin.as_pre_score().is_some() {
-                    p.pre_score.push(i);
-                }
-                p.score.push((i, weight));
-            }
-            p.plugins.push(plugin);
+            p.push(plugin, points, weight);
+        }
+        if !p
+            .plugins
+            .iter()
+            .any(|x| x.name() == default_preemption::NAME)
+        {
+            let preemption = default_preemption::DefaultPreemption::default();
+            p.push(Box::new(preemption), Points::ALL, 0);
+        }
+        if p.bind.is_empty() {
+            p.push(Box::new(default_binder::DefaultBinder), Points::ALL, 0);
         }
         p
     }
@@ -248,16 +312,19 @@ fn specs(list: &[(&str, i64)]) -> Vec<PluginSpec> {
         .map(|&(name, weight)| PluginSpec {
             name: name.to_string(),
             points: Points::ALL,
+            explicit: Points::NONE,
             weight,
         })
         .collect()
 }
 
-/// The filters of the default profile, DefaultPreemption, and `scorer` alone.
+/// The filters of the default profile, its PostFilter and Bind plugins, and
+/// `scorer` alone.
 fn filters_and(scorer: &str) -> Vec<PluginSpec> {
     let mut v: Vec<(&str, i64)> = FILTERS.iter().map(|&n| (n, 0)).collect();
-    v.push(("DynamicResources", 0));
-    v.push((DEFAULT_PREEMPTION, 0));
+    v.push((dynamic_resources::NAME, 0));
+    v.push((default_preemption::NAME, 0));
+    v.push((default_binder::NAME, 0));
     v.push((scorer, 1));
     let mut s = specs(&v);
     // The filters keep their PreFilter/Filter, but do not score.
@@ -350,7 +417,10 @@ pub fn builtin(name: &str) -> Option<Profile> {
         let fit = list.pop().unwrap();
         list.insert(at, fit);
     }
-    Some(Profile::build(DEFAULT_SCHEDULER_NAME, &list, &args, pct).expect("built-in profile"))
+    Some(
+        Profile::build(DEFAULT_SCHEDULER_NAME, &list, &args, pct, &Registry::new())
+            .expect("built-in profile"),
+    )
 }
 
 #[cfg(test)]
@@ -379,6 +449,27 @@ mod tests {
         assert!(w.contains(&("NodeResourcesFit", 1)));
         assert!(w.contains(&("NodeResourcesBalancedAllocation", 1)));
         assert!(w.contains(&("ImageLocality", 1)));
-        assert!(p.preemption.is_some());
+        let names = |v: &[usize]| v.iter().map(|&i| p.plugin_name(i)).collect::<Vec<_>>();
+        // default_plugins.go: PostFilter DynamicResources (v1.34+) then
+        // DefaultPreemption; Bind DefaultBinder; no Reserve plugin simulated.
+        assert_eq!(
+            names(&p.post_filter),
+            vec!["DynamicResources", "DefaultPreemption"]
+        );
+        assert_eq!(names(&p.bind), vec!["DefaultBinder"]);
+        assert!(p.reserve.is_empty());
+    }
+
+    #[test]
+    fn a_profile_needs_a_bind_plugin() {
+        let mut list = specs(DEFAULT_PLUGINS);
+        list.retain(|s| s.name != "DefaultBinder");
+        let e = Profile::build("x", &list, &PluginArgs::default(), None, &Registry::new())
+            .err()
+            .unwrap();
+        assert_eq!(
+            e,
+            "at least one bind plugin is needed for profile with scheduler name \"x\""
+        );
     }
 }

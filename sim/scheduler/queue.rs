@@ -11,11 +11,17 @@
 //!   expired to activeQ; `flushUnschedulablePodsLeftover` runs every 30 s and
 //!   moves pods that have been unschedulable for more than 5 minutes;
 //! - from v1.33 (`SchedulerPopFromBackoffQ`, KEP-5142) a pod is popped from
-//!   backoffQ when activeQ is empty, without waiting for its backoff.
+//!   backoffQ when activeQ is empty, without waiting for its backoff — except a
+//!   pod that failed without a rejecting plugin (an error), which waits in
+//!   backoff_queue.go's `podErrorBackoffQ`;
+//! - each pod remembers the plugins that rejected it (`UnschedulablePlugins`);
+//!   a failed pod with none goes to backoffQ at once, the others wait among
+//!   the unschedulable pods until a cluster event that one of those plugins'
+//!   queueing hints accepts (`isPodWorthRequeuing`, decided by the caller:
+//!   see `events.rs`) or the 5-minute flush.
 //!
 //! The periodic flushes run on ticks at multiples of their period from time 0,
-//! as `wait.Until` started with the scheduler would. Queueing hints are
-//! simplified: see `Scheduler::on_change`.
+//! as `wait.Until` started with the scheduler would.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
@@ -47,9 +53,9 @@ struct Entry {
     /// Tie-breaker: order of insertion.
     seq: u64,
     place: Place,
-    /// The pod was last rejected by a plugin whose verdict depends on other pods'
-    /// placement (PodTopologySpread, InterPodAffinity).
-    placement_sensitive: bool,
+    /// `UnschedulablePlugins` of the last failure: bit i is plugin i of the
+    /// pod's profile (see `events::rejector_mask`).
+    rejectors: u64,
 }
 
 type ActiveKey = (Reverse<i32>, Time, u64, PodId);
@@ -59,6 +65,8 @@ pub struct SchedulingQueue {
     entries: HashMap<PodId, Entry>,
     active: BTreeSet<ActiveKey>,
     backoff: BTreeSet<(Time, u64, PodId)>,
+    /// Backing-off pods that failed without a rejecting plugin: never popped early.
+    error_backoff: BTreeSet<(Time, u64, PodId)>,
     unschedulable: BTreeSet<(Time, u64, PodId)>,
     next_seq: u64,
     pub initial_backoff: Time,
@@ -72,6 +80,7 @@ impl SchedulingQueue {
             entries: HashMap::new(),
             active: BTreeSet::new(),
             backoff: BTreeSet::new(),
+            error_backoff: BTreeSet::new(),
             unschedulable: BTreeSet::new(),
             next_seq: 0,
             initial_backoff,
@@ -124,7 +133,7 @@ impl SchedulingQueue {
                 attempts: 0,
                 seq,
                 place: Place::Active,
-                placement_sensitive: false,
+                rejectors: 0,
             },
         );
         self.active.insert((Reverse(priority), now, seq, pod));
@@ -138,7 +147,8 @@ impl SchedulingQueue {
                     .remove(&(Reverse(e.priority), e.timestamp, e.seq, pod));
             }
             Place::Backoff => {
-                self.backoff.remove(&(self.backoff_expiry(&e), e.seq, pod));
+                let key = (self.backoff_expiry(&e), e.seq, pod);
+                self.backoff_set(&e).remove(&key);
             }
             Place::Unschedulable => {
                 self.unschedulable.remove(&(e.timestamp, e.seq, pod));
@@ -166,8 +176,8 @@ impl SchedulingQueue {
                     .insert((Reverse(e.priority), e.timestamp, e.seq, pod));
             }
             Place::Backoff => {
-                let expiry = self.backoff_expiry(&e);
-                self.backoff.insert((expiry, e.seq, pod));
+                let key = (self.backoff_expiry(&e), e.seq, pod);
+                self.backoff_set(&e).insert(key);
             }
             Place::Unschedulable => {
                 self.unschedulable.insert((e.timestamp, e.seq, pod));
@@ -176,30 +186,50 @@ impl SchedulingQueue {
         }
     }
 
-    /// The cycle for `pod` failed: it waits among the unschedulable pods.
-    pub fn add_unschedulable(&mut self, pod: PodId, now: Time, placement_sensitive: bool) {
+    fn backoff_set(&mut self, e: &Entry) -> &mut BTreeSet<(Time, u64, PodId)> {
+        if e.rejectors == 0 {
+            &mut self.error_backoff
+        } else {
+            &mut self.backoff
+        }
+    }
+
+    /// The cycle for `pod` failed, rejected by the plugins in `rejectors`
+    /// (`AddUnschedulableIfNotPresent`): it waits among the unschedulable pods,
+    /// or, rejected by none, backs off.
+    pub fn add_unschedulable(&mut self, pod: PodId, now: Time, rejectors: u64) {
         if !self.entries.contains_key(&pod) {
             return;
         }
         self.unlink(pod);
         let e = self.entries.get_mut(&pod).unwrap();
         e.timestamp = now;
-        e.placement_sensitive = placement_sensitive;
-        self.place(pod, Place::Unschedulable);
+        e.rejectors = rejectors;
+        if rejectors == 0 {
+            self.requeue(pod, now);
+        } else {
+            self.place(pod, Place::Unschedulable);
+        }
     }
 
-    /// `movePodsToActiveOrBackoffQueue` for the unschedulable pods selected by
-    /// `which` (by their placement sensitivity).
-    pub fn move_unschedulable(&mut self, now: Time, which: impl Fn(bool) -> bool) {
+    /// `movePodsToActiveOrBackoffQueue`: the unschedulable pods for which
+    /// `worth(pod, rejectors)` (`isPodWorthRequeuing`) go to activeQ, or to
+    /// backoffQ while their backoff lasts.
+    pub fn move_unschedulable(&mut self, now: Time, mut worth: impl FnMut(PodId, u64) -> bool) {
         let pods: Vec<PodId> = self
             .unschedulable
             .iter()
             .map(|&(_, _, p)| p)
-            .filter(|p| which(self.entries[p].placement_sensitive))
+            .filter(|p| worth(*p, self.entries[p].rejectors))
             .collect();
         for p in pods {
             self.requeue(p, now);
         }
+    }
+
+    /// Whether any pod waits among the unschedulable ones.
+    pub fn has_unschedulable(&self) -> bool {
+        !self.unschedulable.is_empty()
     }
 
     fn requeue(&mut self, pod: PodId, now: Time) {
@@ -215,12 +245,22 @@ impl SchedulingQueue {
     /// tick time, so checking against the latest tick ≤ now is exact.
     pub fn flush(&mut self, now: Time) {
         let tick = now / BACKOFF_FLUSH_PERIOD * BACKOFF_FLUSH_PERIOD;
-        while let Some(&(expiry, _, pod)) = self.backoff.first() {
-            if expiry > tick {
-                break;
+        for errors in [false, true] {
+            loop {
+                let set = if errors {
+                    &self.error_backoff
+                } else {
+                    &self.backoff
+                };
+                let Some(&(expiry, _, pod)) = set.first() else {
+                    break;
+                };
+                if expiry > tick {
+                    break;
+                }
+                self.unlink(pod);
+                self.place(pod, Place::Active);
             }
-            self.unlink(pod);
-            self.place(pod, Place::Active);
         }
         let tick = now / UNSCHEDULABLE_FLUSH_PERIOD * UNSCHEDULABLE_FLUSH_PERIOD;
         while let Some(&(ts, _, pod)) = self.unschedulable.first() {
@@ -236,10 +276,11 @@ impl SchedulingQueue {
         if !self.active.is_empty() || (self.pop_from_backoff && !self.backoff.is_empty()) {
             return Some(now);
         }
-        let backoff = self
-            .backoff
-            .first()
-            .map(|&(expiry, _, _)| expiry.div_ceil(BACKOFF_FLUSH_PERIOD) * BACKOFF_FLUSH_PERIOD);
+        let backoff = [self.backoff.first(), self.error_backoff.first()]
+            .into_iter()
+            .flatten()
+            .map(|&(expiry, _, _)| expiry.div_ceil(BACKOFF_FLUSH_PERIOD) * BACKOFF_FLUSH_PERIOD)
+            .min();
         // The first 30 s tick T with T - timestamp > 5 min.
         let leftover = self.unschedulable.first().map(|&(ts, _, _)| {
             (ts + MAX_IN_UNSCHEDULABLE) / UNSCHEDULABLE_FLUSH_PERIOD * UNSCHEDULABLE_FLUSH_PERIOD
@@ -325,8 +366,8 @@ mod tests {
         for _ in 0..3 {
             let t = 100 * SECOND;
             assert_eq!(q.pop(t), Some(PodId(0)));
-            q.add_unschedulable(PodId(0), t + 300_000, false);
-            q.move_unschedulable(t + 500_000, |_| true);
+            q.add_unschedulable(PodId(0), t + 300_000, 1);
+            q.move_unschedulable(t + 500_000, |_, _| true);
             if q.attempts_of(PodId(0)) < 3 {
                 // Drain the backoff for the next round.
                 q.flush(200 * SECOND);
@@ -343,8 +384,8 @@ mod tests {
         let mut q = SchedulingQueue::new(SECOND, 10 * SECOND, true);
         q.add(PodId(0), 0, 0);
         assert_eq!(q.pop(0), Some(PodId(0)));
-        q.add_unschedulable(PodId(0), 0, false);
-        q.move_unschedulable(0, |_| true);
+        q.add_unschedulable(PodId(0), 0, 1);
+        q.move_unschedulable(0, |_, _| true);
         assert_eq!(q.next_wakeup(0), Some(0));
         assert_eq!(q.pop(0), Some(PodId(0)));
     }
@@ -354,10 +395,44 @@ mod tests {
         let mut q = SchedulingQueue::new(SECOND, 10 * SECOND, false);
         q.add(PodId(0), 0, 0);
         q.pop(0);
-        q.add_unschedulable(PodId(0), 10 * SECOND, false);
+        q.add_unschedulable(PodId(0), 10 * SECOND, 1);
         // 10 s + 300 s = 310 s; the first tick with T - 10 s > 300 s is 330 s.
         assert_eq!(q.next_wakeup(20 * SECOND), Some(330 * SECOND));
         assert_eq!(q.pop(329 * SECOND), None);
         assert_eq!(q.pop(330 * SECOND), Some(PodId(0)));
+    }
+
+    #[test]
+    fn a_pod_rejected_by_no_plugin_backs_off_and_is_not_popped_early() {
+        // backoff_queue.go: no UnschedulablePlugins → podErrorBackoffQ, which
+        // PopFromBackoffQ does not pop from.
+        let mut q = SchedulingQueue::new(SECOND, 10 * SECOND, true);
+        q.add(PodId(0), 0, 0);
+        assert_eq!(q.pop(0), Some(PodId(0)));
+        q.add_unschedulable(PodId(0), 0, 0);
+        // One attempt: 1 s of backoff, flushed on the 1 s tick.
+        assert_eq!(q.next_wakeup(0), Some(SECOND));
+        assert_eq!(q.pop(SECOND - 1), None);
+        assert_eq!(q.pop(SECOND), Some(PodId(0)));
+    }
+
+    #[test]
+    fn only_pods_worth_requeuing_move() {
+        let mut q = SchedulingQueue::new(SECOND, 10 * SECOND, false);
+        for p in 0..3 {
+            q.add(PodId(p), 0, 0);
+            assert_eq!(q.pop(0), Some(PodId(p)));
+            q.add_unschedulable(PodId(p), 0, 1 << p);
+        }
+        // Only the pod rejected by plugin 1 is worth requeuing.
+        let mut asked = Vec::new();
+        q.move_unschedulable(20 * SECOND, |p, rejectors| {
+            asked.push((p, rejectors));
+            rejectors & 0b10 != 0
+        });
+        assert_eq!(asked, vec![(PodId(0), 1), (PodId(1), 2), (PodId(2), 4)]);
+        assert_eq!(q.pop(20 * SECOND), Some(PodId(1)));
+        assert_eq!(q.pop(20 * SECOND), None);
+        assert!(q.has_unschedulable());
     }
 }

@@ -11,7 +11,7 @@ use crate::engine::SECOND;
 use crate::model::labels::{LabelSelector, Labels};
 use crate::model::taints::{Taint, TaintEffect};
 use crate::model::{
-    InclusionPolicy, Node, Pod, PodAffinityTerm, PodSpec, TopologySpreadConstraint,
+    InclusionPolicy, Node, Pod, PodAffinityTerm, PodSpec, Resources, TopologySpreadConstraint,
     UnsatisfiableAction,
 };
 
@@ -65,6 +65,14 @@ pub(crate) fn bound(w: &mut World, name: &str, s: PodSpec, n: NodeId) -> PodId {
     let p = pod(w, name, s);
     w.bind(p, n, 0);
     p
+}
+
+/// The profiles of a KubeSchedulerConfiguration written inline.
+pub(crate) fn config_profiles(yaml: &str) -> Vec<Profile> {
+    let docs = crate::scenario::yaml::parse_bytes("s.yaml", yaml.as_bytes()).unwrap();
+    config::parse(&docs[0], "s.yaml", &Registry::new())
+        .unwrap()
+        .profiles
 }
 
 fn sched(name: &str, version: KubeVersion) -> Scheduler {
@@ -157,7 +165,7 @@ fn fit_error_message_and_preemption_suffix() {
         } => {
             assert_eq!(
                 message,
-                "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod."
+                "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.."
             );
             assert_eq!(preemption, None);
         }
@@ -169,7 +177,7 @@ fn fit_error_message_and_preemption_suffix() {
     match s.schedule_one(&w, p, 0) {
         Outcome::Unschedulable { message, .. } => assert_eq!(
             message,
-            "0/3 nodes are available: 3 Insufficient cpu. no new claims to deallocate, preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod."
+            "0/3 nodes are available: 3 Insufficient cpu. no new claims to deallocate, preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.."
         ),
         o => panic!("{o:?}"),
     }
@@ -197,16 +205,16 @@ fn taint_reason_depends_on_version() {
     // 500m > 100m allocatable: unresolvable from v1.34 → preemption not helpful anywhere.
     assert_eq!(
         msg(v(34)),
-        "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: gpu}. no new claims to deallocate, preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling."
+        "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: gpu}. no new claims to deallocate, preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.."
     );
     assert_eq!(
         msg(v(37)),
-        "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint(s). no new claims to deallocate, preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling."
+        "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint(s). no new claims to deallocate, preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.."
     );
     // Before v1.34 an oversized request is only Unschedulable: preemption looks, finds no victims.
     assert_eq!(
         msg(v(33)),
-        "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: gpu}. preemption: 0/2 nodes are available: 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling."
+        "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: gpu}. preemption: 0/2 nodes are available: 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling.."
     );
 }
 
@@ -234,7 +242,7 @@ fn node_name_affinity_restricts_filtering_to_that_node() {
     match schedule(&mut s, &mut w, p) {
         Outcome::Unschedulable { message, .. } => assert_eq!(
             message,
-            "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't satisfy plugin(s) [NodeAffinity]. preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling."
+            "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't satisfy plugin(s) [NodeAffinity]. preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling.."
         ),
         o => panic!("{o:?}"),
     }
@@ -296,7 +304,7 @@ fn preemption_policy_never_is_not_eligible() {
             assert_eq!(preemption, None);
             assert_eq!(
                 message,
-                "0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to preemptionPolicy=Never."
+                "0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to preemptionPolicy=Never.."
             );
         }
         o => panic!("{o:?}"),
@@ -601,7 +609,8 @@ proptest! {
     }
 }
 
-/// The example of EXTENDING.md, kept compiling and working.
+/// The policy of EXTENDING.md (a doctest there, enabled by name through the
+/// registry), here through `Profile::with_plugins`.
 mod extending_example {
     use super::*;
     use crate::scheduler::framework::*;
@@ -771,9 +780,8 @@ fn preferred_pod_affinity_min_max_normalisation() {
 
 #[test]
 fn least_allocated_with_resource_weights() {
-    let docs = crate::scenario::yaml::parse_bytes(
-        "s.yaml",
-        br#"
+    let profiles = config_profiles(
+        r#"
 apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration
 profiles:
@@ -784,13 +792,11 @@ profiles:
         type: LeastAllocated
         resources: [{name: cpu, weight: 3}, {name: memory, weight: 1}]
 "#,
-    )
-    .unwrap();
-    let cfg = config::parse(&docs[0], "s.yaml").unwrap();
+    );
     let mut w = World::default();
     w.add_node(node("a", 4000, 8 * GI));
     let p = pod(&mut w, "p", spec(1000, 6 * GI));
-    let s = Scheduler::from_profiles("cfg", cfg.profiles, KubeVersion::DEFAULT, 1);
+    let s = Scheduler::from_profiles("cfg", profiles, KubeVersion::DEFAULT, 1);
     let e = s.explain(&w, p, 0);
     // One node: selected without scoring; check the arithmetic on the plugin directly:
     // cpu (4000-1000)*100/4000 = 75, memory (8-6)*100/8 = 25; (75*3 + 25*1)/4 = 250/4 = 62.

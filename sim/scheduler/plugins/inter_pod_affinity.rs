@@ -201,6 +201,9 @@ impl Plugin for InterPodAffinity {
     fn as_score(&self) -> Option<&dyn ScorePlugin> {
         Some(self)
     }
+    fn as_enqueue_extensions(&self) -> Option<&dyn EnqueueExtensions> {
+        Some(self)
+    }
 }
 
 impl InterPodAffinity {
@@ -579,5 +582,65 @@ impl ScorePlugin for InterPodAffinity {
                 0
             };
         }
+    }
+}
+
+impl EnqueueExtensions for InterPodAffinity {
+    /// Pod Add | UpdatePodLabel | Delete; Node Add | UpdateNodeLabel.
+    fn events_to_register(&self) -> Events {
+        Events {
+            node: ActionType::ADD.or(ActionType::UPDATE_NODE_LABEL),
+            pod: ActionType::ADD
+                .or(ActionType::UPDATE_POD_LABEL)
+                .or(ActionType::DELETE),
+        }
+    }
+
+    /// `isSchedulableAfterPodChange` (only bound pods count): an added pod
+    /// matching every required affinity term; a deleted pod matching a required
+    /// anti-affinity term of this pod (PR #139161: any term), or whose own
+    /// required anti-affinity matched this pod (PR #135325).
+    /// `isSchedulableAfterNodeChange` (PR #127470): a node gained, or changed the
+    /// value of, an affinity term's topology key; for anti-affinity, a node was
+    /// added, or lost or changed the key.
+    fn queueing_hint(&self, cx: &HintContext, event: &ClusterEvent) -> QueueingHint {
+        let world = cx.world;
+        let (ns, labels) = pod_ns_labels(world, cx.pod);
+        let aff = &cx.spec.pod_affinity.required;
+        let anti = &cx.spec.pod_anti_affinity.required;
+        let queue = match *event {
+            ClusterEvent::AssignedPodAdded(p) => {
+                let (qns, ql) = pod_ns_labels(world, p);
+                !aff.is_empty() && aff.iter().all(|t| term_matches(t, ns, qns, ql))
+            }
+            ClusterEvent::AssignedPodDeleted(p) => {
+                let (qns, ql) = pod_ns_labels(world, p);
+                anti.iter().any(|t| term_matches(t, ns, qns, ql))
+                    || world
+                        .pod_spec(p)
+                        .pod_anti_affinity
+                        .required
+                        .iter()
+                        .any(|t| term_matches(t, qns, ns, labels))
+            }
+            ClusterEvent::UnscheduledPodDeleted(_) => false,
+            _ => match event.node() {
+                Some((_, old, Some(new))) => {
+                    fn value<'n>(n: Option<&'n NodeSnapshot>, key: &str) -> Option<&'n String> {
+                        n.and_then(|n| n.labels.get(key))
+                    }
+                    let values = |key: &str| (value(old, key), value(Some(new), key));
+                    aff.iter().any(|t| {
+                        let (o, n) = values(&t.topology_key);
+                        n.is_some() && o != n
+                    }) || anti.iter().any(|t| {
+                        let (o, n) = values(&t.topology_key);
+                        old.is_none() || (o.is_some() && o != n)
+                    })
+                }
+                _ => false,
+            },
+        };
+        QueueingHint::queue_if(queue)
     }
 }

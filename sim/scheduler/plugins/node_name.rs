@@ -17,6 +17,9 @@ impl Plugin for NodeName {
     fn as_filter(&self) -> Option<&dyn FilterPlugin> {
         Some(self)
     }
+    fn as_enqueue_extensions(&self) -> Option<&dyn EnqueueExtensions> {
+        Some(self)
+    }
 }
 
 impl FilterPlugin for NodeName {
@@ -24,6 +27,24 @@ impl FilterPlugin for NodeName {
         match &cx.spec.node_name {
             Some(name) if *name != node.node.name => Status::unresolvable(REASON),
             _ => Status::SUCCESS,
+        }
+    }
+}
+
+impl EnqueueExtensions for NodeName {
+    /// Node Add.
+    fn events_to_register(&self) -> Events {
+        Events::nodes(ActionType::ADD)
+    }
+
+    /// `isSchedulableAfterNodeAdd`: the added node is the one the pod names.
+    fn queueing_hint(&self, cx: &HintContext, event: &ClusterEvent) -> QueueingHint {
+        match (event.node(), &cx.spec.node_name) {
+            (Some((id, _, Some(_))), Some(name)) if *name != cx.world.node(id).name => {
+                QueueingHint::QueueSkip
+            }
+            (Some((_, _, Some(_))), _) => QueueingHint::Queue,
+            _ => QueueingHint::QueueSkip,
         }
     }
 }

@@ -23,6 +23,9 @@ impl Plugin for NodePorts {
     fn as_filter(&self) -> Option<&dyn FilterPlugin> {
         Some(self)
     }
+    fn as_enqueue_extensions(&self) -> Option<&dyn EnqueueExtensions> {
+        Some(self)
+    }
 }
 
 impl PreFilterPlugin for NodePorts {
@@ -68,6 +71,31 @@ impl FilterPlugin for NodePorts {
         } else {
             Status::SUCCESS
         }
+    }
+}
+
+impl EnqueueExtensions for NodePorts {
+    /// Pod Delete (ports are immutable), and Node Add without a hint.
+    fn events_to_register(&self) -> Events {
+        Events {
+            node: ActionType::ADD,
+            pod: ActionType::DELETE,
+        }
+    }
+
+    /// Node Add: always. `isSchedulableAfterPodDeleted`: the deleted pod was
+    /// bound or nominated, and used a host port this pod wants.
+    fn queueing_hint(&self, cx: &HintContext, event: &ClusterEvent) -> QueueingHint {
+        let Some(p) = event.pod() else {
+            return QueueingHint::Queue;
+        };
+        let used = &cx.world.pod_spec(p).host_ports;
+        let frees = cx
+            .spec
+            .host_ports
+            .iter()
+            .any(|w| used.iter().any(|u| conflicts(w, u)));
+        QueueingHint::queue_if(frees)
     }
 }
 

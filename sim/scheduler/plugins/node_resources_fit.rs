@@ -14,7 +14,7 @@
 
 use std::borrow::Cow;
 
-use crate::model::{NodeId, PodSpec, ScalarId, World};
+use crate::model::{NodeId, PodSpec, Resources, ScalarId, World};
 use crate::scheduler::framework::*;
 
 pub const NAME: &str = "NodeResourcesFit";
@@ -218,6 +218,69 @@ impl Plugin for NodeResourcesFit {
     }
     fn as_score(&self) -> Option<&dyn ScorePlugin> {
         Some(self)
+    }
+    fn as_enqueue_extensions(&self) -> Option<&dyn EnqueueExtensions> {
+        Some(self)
+    }
+}
+
+/// `isFit`: the pod alone would fit the node's allocatable.
+fn is_fit(req: &Resources, alloc: &Resources) -> bool {
+    let fits = |want: i64, cap: i64| want <= 0 || want <= cap;
+    alloc.pods >= 1
+        && (req.is_zero_request()
+            || (fits(req.milli_cpu, alloc.milli_cpu)
+                && fits(req.memory, alloc.memory)
+                && fits(req.ephemeral_storage, alloc.ephemeral_storage)
+                && req.scalar.iter().all(|&(id, q)| fits(q, alloc.scalar(id)))))
+}
+
+/// `haveAnyRequestedResourcesIncreased`: more pods allowed, or more of a
+/// resource the pod requests.
+fn any_requested_increased(req: &Resources, old: &Resources, new: &Resources) -> bool {
+    if new.pods > old.pods {
+        return true;
+    }
+    let more = |want: i64, o: i64, n: i64| want > 0 && n > o;
+    more(req.milli_cpu, old.milli_cpu, new.milli_cpu)
+        || more(req.memory, old.memory, new.memory)
+        || more(
+            req.ephemeral_storage,
+            old.ephemeral_storage,
+            new.ephemeral_storage,
+        )
+        || req
+            .scalar
+            .iter()
+            .any(|&(id, q)| more(q, old.scalar(id), new.scalar(id)))
+}
+
+impl EnqueueExtensions for NodeResourcesFit {
+    /// Pod Delete (requests never scale down here), Node Add | UpdateNodeAllocatable.
+    fn events_to_register(&self) -> Events {
+        Events {
+            node: ActionType::ADD.or(ActionType::UPDATE_NODE_ALLOCATABLE),
+            pod: ActionType::DELETE,
+        }
+    }
+
+    /// `isSchedulableAfterPodEvent`: a bound or nominated pod was deleted.
+    /// `isSchedulableAfterNodeChange`: the pod alone fits the node, and the
+    /// node is new or has more of something the pod requests.
+    fn queueing_hint(&self, cx: &HintContext, event: &ClusterEvent) -> QueueingHint {
+        let queue = match event.node() {
+            // The events registered for pods are deletions of bound or nominated pods.
+            None => true,
+            Some((_, old, Some(new))) => {
+                let req = &cx.spec.requests;
+                is_fit(req, &new.allocatable)
+                    && old.is_none_or(|o| {
+                        any_requested_increased(req, &o.allocatable, &new.allocatable)
+                    })
+            }
+            Some((_, _, None)) => false,
+        };
+        QueueingHint::queue_if(queue)
     }
 }
 

@@ -20,6 +20,9 @@ impl Plugin for NodeUnschedulable {
     fn as_filter(&self) -> Option<&dyn FilterPlugin> {
         Some(self)
     }
+    fn as_enqueue_extensions(&self) -> Option<&dyn EnqueueExtensions> {
+        Some(self)
+    }
 }
 
 impl FilterPlugin for NodeUnschedulable {
@@ -36,6 +39,27 @@ impl FilterPlugin for NodeUnschedulable {
             Status::SUCCESS
         } else {
             Status::unresolvable(REASON)
+        }
+    }
+}
+
+impl EnqueueExtensions for NodeUnschedulable {
+    /// Node Add | UpdateNodeTaint (`spec.unschedulable` turning false is reported
+    /// as a taint update).
+    fn events_to_register(&self) -> Events {
+        Events::nodes(ActionType::ADD.or(ActionType::UPDATE_NODE_TAINT))
+    }
+
+    /// `isSchedulableAfterNodeChange`: a schedulable node was added, or a node
+    /// became schedulable.
+    fn queueing_hint(&self, _: &HintContext, event: &ClusterEvent) -> QueueingHint {
+        match event.node() {
+            Some((_, old, Some(new)))
+                if !new.unschedulable && old.is_none_or(|o| o.unschedulable) =>
+            {
+                QueueingHint::Queue
+            }
+            _ => QueueingHint::QueueSkip,
         }
     }
 }

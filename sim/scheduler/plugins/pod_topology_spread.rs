@@ -15,16 +15,18 @@
 //! Simplification: the global minimum is kept per constraint (upstream keys it
 //! by topology key, which differs only when two constraints share a key).
 
+use crate::model::labels::Labels;
 use crate::model::labels::{LabelSelector, Operator, Requirement};
 use crate::model::taints::{find_untolerated, is_do_not_schedule};
 use crate::model::{
-    HOSTNAME_LABEL, InclusionPolicy, Node, NodeId, Owner, PodSpec, TopologySpreadConstraint,
+    HOSTNAME_LABEL, InclusionPolicy, Node, NodeId, Owner, PodId, PodSpec, TopologySpreadConstraint,
     UnsatisfiableAction, World, ZONE_LABEL,
 };
 use crate::scheduler::framework::*;
 use crate::scheduler::indexes::{KeyId, NONE, SelId};
 use crate::scheduler::plugins::node_affinity::required_matches;
 use crate::scheduler::profiles::SpreadDefaults;
+use UnsatisfiableAction::{DoNotSchedule, ScheduleAnyway};
 
 pub const NAME: &str = "PodTopologySpread";
 /// `ErrReasonConstraintsNotMatch`.
@@ -179,18 +181,19 @@ impl PodTopologySpread {
     /// system defaults.
     fn constraints(
         &self,
-        cx: &CycleContext,
+        world: &World,
+        pod: PodId,
         action: UnsatisfiableAction,
         out: &mut Vec<Constraint>,
     ) -> bool {
         out.clear();
-        if !cx.spec.topology_spread.is_empty() {
+        let spec = world.pod_spec(pod);
+        if !spec.topology_spread.is_empty() {
             out.extend(
-                cx.spec
-                    .topology_spread
+                spec.topology_spread
                     .iter()
                     .filter(|c| c.when_unsatisfiable == action)
-                    .map(|c| to_constraint(c, cx.spec)),
+                    .map(|c| to_constraint(c, spec)),
             );
             return false;
         }
@@ -205,12 +208,12 @@ impl PodTopologySpread {
         if list.is_empty() {
             return system;
         }
-        let selector = default_selector(cx.world, cx.pod);
+        let selector = default_selector(world, pod);
         if selector.is_empty() {
             return system;
         }
         for c in &list {
-            let mut k = to_constraint(c, cx.spec);
+            let mut k = to_constraint(c, spec);
             k.selector = Some(selector.clone());
             out.push(k);
         }
@@ -268,13 +271,16 @@ impl Plugin for PodTopologySpread {
     fn as_score(&self) -> Option<&dyn ScorePlugin> {
         Some(self)
     }
+    fn as_enqueue_extensions(&self) -> Option<&dyn EnqueueExtensions> {
+        Some(self)
+    }
 }
 
 impl PreFilterPlugin for PodTopologySpread {
     fn pre_filter(&self, cx: &CycleContext, state: &mut State) -> Status {
         let s = state.get_or_default::<SpreadState>();
         let mut cs = std::mem::take(&mut s.filter);
-        self.constraints(cx, UnsatisfiableAction::DoNotSchedule, &mut cs);
+        self.constraints(cx.world, cx.pod, DoNotSchedule, &mut cs);
         s.filter = cs;
         if s.filter.is_empty() {
             return Status::SKIP;
@@ -361,7 +367,7 @@ impl PreScorePlugin for PodTopologySpread {
     fn pre_score(&self, cx: &CycleContext, state: &mut State, feasible: &[NodeId]) -> Status {
         let s = state.get_or_default::<SpreadState>();
         let mut cs = std::mem::take(&mut s.score);
-        let system = self.constraints(cx, UnsatisfiableAction::ScheduleAnyway, &mut cs);
+        let system = self.constraints(cx.world, cx.pod, ScheduleAnyway, &mut cs);
         s.score = cs;
         if s.score.is_empty() {
             return Status::SKIP;
@@ -477,5 +483,65 @@ impl ScorePlugin for PodTopologySpread {
                 *sc = MAX_NODE_SCORE * (max + min - *sc) / max;
             }
         }
+    }
+}
+
+/// `nodeLabelsMatchSpreadConstraints`: the node has every constraint's key.
+fn labels_have_all_keys(labels: &Labels, cs: &[Constraint]) -> bool {
+    cs.iter().all(|c| labels.contains_key(&c.key))
+}
+
+impl EnqueueExtensions for PodTopologySpread {
+    /// Pod Add | UpdatePodLabel | Delete; Node Add | Delete | UpdateNodeLabel |
+    /// UpdateNodeTaint.
+    fn events_to_register(&self) -> Events {
+        Events {
+            node: ActionType::ADD
+                .or(ActionType::DELETE)
+                .or(ActionType::UPDATE_NODE_LABEL)
+                .or(ActionType::UPDATE_NODE_TAINT),
+            pod: ActionType::ADD
+                .or(ActionType::UPDATE_POD_LABEL)
+                .or(ActionType::DELETE),
+        }
+    }
+
+    /// `isSchedulableAfterPodChange`: a bound pod of the same namespace whose
+    /// labels match a constraint's selector was added or deleted.
+    /// `isSchedulableAfterNodeChange`: a node with every topology key was added
+    /// or deleted, or a node gained or lost one, changed a key's value, or
+    /// changed its taints while having them all.
+    fn queueing_hint(&self, cx: &HintContext, event: &ClusterEvent) -> QueueingHint {
+        let mut cs = Vec::new();
+        self.constraints(cx.world, cx.pod, DoNotSchedule, &mut cs);
+        let queue = if let Some(p) = event.pod() {
+            let q = cx.world.pod(p);
+            let involved =
+                p == cx.pod || (q.node.is_some() && q.namespace == cx.world.pod(cx.pod).namespace);
+            let labels = &cx.world.spec(q.spec).labels;
+            involved
+                && cs
+                    .iter()
+                    .any(|c| c.selector.as_ref().is_some_and(|s| s.matches(labels)))
+        } else {
+            let Some((_, old, new)) = event.node() else {
+                return QueueingHint::QueueSkip;
+            };
+            let matching =
+                |n: Option<&NodeSnapshot>| n.is_some_and(|n| labels_have_all_keys(&n.labels, &cs));
+            match (old, new) {
+                (Some(o), Some(n)) => {
+                    matching(old) != matching(new)
+                        || (matching(new)
+                            && (cs
+                                .iter()
+                                .any(|c| o.labels.get(&c.key) != n.labels.get(&c.key))
+                                || o.taints != n.taints))
+                }
+                (None, _) => matching(new),
+                (_, None) => matching(old),
+            }
+        };
+        QueueingHint::queue_if(queue)
     }
 }

@@ -28,6 +28,9 @@ impl Plugin for TaintToleration {
     fn as_score(&self) -> Option<&dyn ScorePlugin> {
         Some(self)
     }
+    fn as_enqueue_extensions(&self) -> Option<&dyn EnqueueExtensions> {
+        Some(self)
+    }
 }
 
 impl FilterPlugin for TaintToleration {
@@ -83,5 +86,28 @@ impl ScorePlugin for TaintToleration {
     }
     fn normalize(&self, _: &CycleContext, _: &State, _: &[NodeId], scores: &mut [i64]) {
         default_normalize_score(MAX_NODE_SCORE, true, scores);
+    }
+}
+
+impl EnqueueExtensions for TaintToleration {
+    /// Node Add | UpdateNodeTaint (a pod's tolerations never change here).
+    fn events_to_register(&self) -> Events {
+        Events::nodes(ActionType::ADD.or(ActionType::UPDATE_NODE_TAINT))
+    }
+
+    /// `isSchedulableAfterNodeChange`: the node had a NoSchedule/NoExecute taint
+    /// the pod does not tolerate (a new node counts as having had one) and no
+    /// longer has.
+    fn queueing_hint(&self, cx: &HintContext, event: &ClusterEvent) -> QueueingHint {
+        let Some((_, old, Some(new))) = event.node() else {
+            return QueueingHint::QueueSkip;
+        };
+        let tols = &cx.spec.tolerations;
+        let untolerated = |taints: &[crate::model::taints::Taint]| {
+            find_untolerated(taints, tols, is_do_not_schedule).is_some()
+        };
+        QueueingHint::queue_if(
+            old.is_none_or(|o| untolerated(&o.taints)) && !untolerated(&new.taints),
+        )
     }
 }
