@@ -21,6 +21,36 @@ struct Cli {
     command: Command,
 }
 
+/// `print!` to stdout; when the reader has gone (`kubesim run … | head`) the
+/// process ends quietly with status 0 instead of panicking on a broken pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// `println!` with [`out!`]'s handling of a closed stdout.
+macro_rules! outln {
+    () => {
+        out!("\n")
+    };
+    ($($arg:tt)*) => {{
+        out!($($arg)*);
+        out!("\n");
+    }};
+}
+
+fn write_stdout(args: std::fmt::Arguments) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error writing to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum Format {
     Table,
@@ -244,9 +274,9 @@ fn write_comparison(c: &Comparison, format: SweepFormat, out: Option<&Path>) -> 
         kubesim::report::write_comparison(c, dir)?;
     }
     match format {
-        SweepFormat::Table => print!("{}", c.render_table()),
-        SweepFormat::Json => print!("{}", c.to_json()),
-        SweepFormat::Csv => print!("{}", c.summary_csv()),
+        SweepFormat::Table => out!("{}", c.render_table()),
+        SweepFormat::Json => out!("{}", c.to_json()),
+        SweepFormat::Csv => out!("{}", c.summary_csv()),
     }
     Ok(())
 }
@@ -313,10 +343,10 @@ fn run(cli: Cli) -> Result<u8, Error> {
             if !quiet {
                 match format {
                     Format::Table => {
-                        print!("{}", kubesim::report::render_text(&report));
-                        println!("report: {}", dir.join("report.json").display());
+                        out!("{}", kubesim::report::render_text(&report));
+                        outln!("report: {}", dir.join("report.json").display());
                     }
-                    Format::Json => print!("{}", kubesim::report::to_json(&report)),
+                    Format::Json => out!("{}", kubesim::report::to_json(&report)),
                 }
             }
             Ok(0)
@@ -325,7 +355,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
             let mut errors = Vec::new();
             for f in &files {
                 match kubesim::scenario::load(f) {
-                    Ok(s) => println!(
+                    Ok(s) => outln!(
                         "{}: ok ({} nodes, {} pods, {} workloads, {} events)",
                         f.display(),
                         s.world.nodes.len(),
@@ -375,8 +405,8 @@ fn run(cli: Cli) -> Result<u8, Error> {
                 },
             )?;
             match format {
-                Format::Table => print!("{}", kubesim::report::render_explanation(&e)),
-                Format::Json => println!(
+                Format::Table => out!("{}", kubesim::report::render_explanation(&e)),
+                Format::Json => outln!(
                     "{}",
                     serde_json::to_string_pretty(&e).expect("serialisable")
                 ),
@@ -388,7 +418,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
                 .into_iter()
                 .map(|(n, d)| vec![n.to_string(), d.to_string()])
                 .collect();
-            print!(
+            out!(
                 "{}",
                 kubesim::report::table(&["NAME", "DESCRIPTION"], &rows)
             );
@@ -421,7 +451,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
                             );
                         }
                     }
-                    None => print!("{}", part.to_json()),
+                    None => out!("{}", part.to_json()),
                 }
                 return Ok(0);
             }
@@ -462,7 +492,7 @@ fn run(cli: Cli) -> Result<u8, Error> {
             let b = Baseline::build(&sweep.info(), &runs, &files, &output, previous.as_ref())?;
             write_file(&output, &b.to_json())?;
             if !args.quiet {
-                println!(
+                outln!(
                     "baseline written to {} ({} runs)",
                     output.display(),
                     runs.len()
@@ -488,12 +518,12 @@ fn run(cli: Cli) -> Result<u8, Error> {
             if quiet {
                 // The verdict alone, and the table when it failed.
                 if report.failed {
-                    print!("{}", report.text);
+                    out!("{}", report.text);
                 } else if let Some(last) = report.text.lines().last() {
-                    println!("{last}");
+                    outln!("{last}");
                 }
             } else {
-                print!("{}", report.text);
+                out!("{}", report.text);
             }
             Ok(if report.failed { 1 } else { 0 })
         }
