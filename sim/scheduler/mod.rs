@@ -423,18 +423,16 @@ impl Scheduler {
                 })
                 .collect();
         }
-        let built;
+        // Without a first sync, indexes built from the World as it stands
+        // (match counts and topology domains fill in lazily from it).
+        let (built_labels, built_images);
         let (fresh_counts, fresh_topo) = Default::default();
         let (labels, counts, topo, images) = if self.initialized {
-            (&self.labels, &self.counts, &self.topo, self.images.clone())
+            (&self.labels, &self.counts, &self.topo, &self.images)
         } else {
-            built = label_index::LabelIndex::build(world);
-            (
-                &built,
-                &fresh_counts,
-                &fresh_topo,
-                indexes::ImageIndex::build(world),
-            )
+            built_labels = label_index::LabelIndex::build(world);
+            built_images = indexes::ImageIndex::build(world);
+            (&built_labels, &fresh_counts, &fresh_topo, &built_images)
         };
         let cycle = Cycle {
             profile: &self.profiles[pi],
@@ -448,7 +446,7 @@ impl Scheduler {
             labels,
             counts,
             topo,
-            images: &images,
+            images,
         };
         explain::explain(&cycle, &self.name, self.rng.clone(), self.next_start)
     }

@@ -15,7 +15,9 @@
 //! instead of visiting the matching pods.
 
 use crate::model::labels::Labels;
-use crate::model::{PodAffinityTerm, PodId, World};
+use std::collections::BTreeSet;
+
+use crate::model::{PodAffinityTerm, PodId, SpecId, World};
 use crate::scheduler::framework::*;
 use crate::scheduler::indexes::{KeyId, NONE};
 
@@ -131,10 +133,6 @@ struct AffinityState {
     anti_affinity: Pairs,
     /// Scoring: per topology key, the score of each domain.
     topology_score: Pairs,
-    /// Per spec, during one PreFilter: whether its pods' required
-    /// anti-affinity terms were examined against the incoming pod (0 unknown,
-    /// 1 no term matches, 2 some term matches).
-    spec_matches: Vec<u8>,
 }
 
 fn pod_ns_labels(world: &World, p: PodId) -> (&str, &Labels) {
@@ -209,36 +207,30 @@ impl Plugin for InterPodAffinity {
 impl InterPodAffinity {
     /// Existing pods' required anti-affinity terms that match the incoming
     /// pod, counted by the existing pod's domain. Only pods with terms of
-    /// their own can have any; the verdict is the same for every pod of one
-    /// spec in one namespace, so it is computed once per spec.
+    /// their own can have any; a (spec, namespace) none of whose terms
+    /// selects the incoming pod is examined once per cycle, not once per pod.
     fn existing_anti(&self, cx: &CycleContext, s: &mut AffinityState) {
         let world = cx.world;
         let (ns, labels) = pod_ns_labels(world, cx.pod);
-        s.spec_matches.clear();
-        s.spec_matches.resize(world.specs.len(), 0);
-        let mut first_ns: Vec<Option<&str>> = Vec::new();
-        first_ns.resize(world.specs.len(), None);
+        let mut unmatched: BTreeSet<(SpecId, &str)> = BTreeSet::new();
         for &p in cx.pods_with_affinity {
             let Some(node) = live_node(world, p) else {
                 continue;
             };
             let q = world.pod(p);
-            let si = q.spec.idx();
-            let cached = s.spec_matches[si] != 0 && first_ns[si] == Some(q.namespace.as_str());
-            if cached && s.spec_matches[si] == 1 {
+            let key = (q.spec, q.namespace.as_str());
+            if unmatched.contains(&key) {
                 continue;
             }
-            let terms = &world.spec(q.spec).pod_anti_affinity.required;
             let mut any = false;
-            for t in terms {
+            for t in &world.spec(q.spec).pod_anti_affinity.required {
                 if term_matches(t, &q.namespace, ns, labels) {
                     any = true;
                     update(cx, &mut s.existing_anti, node, &t.topology_key, 1);
                 }
             }
-            if !cached {
-                s.spec_matches[si] = if any { 2 } else { 1 };
-                first_ns[si] = Some(q.namespace.as_str());
+            if !any {
+                unmatched.insert(key);
             }
         }
     }
