@@ -834,6 +834,20 @@ impl Sim<'_> {
                 self.crash(i, target, Some(duration.map(|d| now + d)), now)
             }
             Action::SetTraffic { traffic, rate } => self.set_rate(*traffic, *rate, now),
+            Action::Rollout { deployment, change } => {
+                let d = *deployment;
+                let current = self.world.deployments[d.idx()].spec;
+                let spec = controllers::deployment::changed_template(
+                    self.world.spec(current),
+                    change,
+                    now,
+                );
+                if spec != *self.world.spec(current) {
+                    let id = self.world.add_spec(spec);
+                    controllers::deployment::rollout(&mut self.world, d, id);
+                    self.wake(ControllerRef::Deployment(d));
+                }
+            }
             Action::Scale { target, replicas } => match *target {
                 ScaleTarget::Deployment(d) => {
                     self.world.deployments[d.idx()].replicas = *replicas;

@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::controllers::deployment::TemplateChange;
 use crate::engine::{SECOND, Time};
 use crate::error::{Error, InputError, did_you_mean};
 use crate::model::duration::parse_duration;
@@ -140,8 +141,9 @@ pub(crate) struct RawEvent {
     #[serde(default)]
     pub(crate) pod: Option<String>,
     #[serde(default)]
-    #[allow(dead_code)]
     pub(crate) image: Option<String>,
+    #[serde(default)]
+    pub(crate) container: Option<String>,
     #[serde(default)]
     pub(crate) service: Option<String>,
     #[serde(default)]
@@ -161,8 +163,6 @@ pub const ACTIONS: &[&str] = &[
     "crashPod",
     "setTraffic",
 ];
-/// Actions whose simulation has not landed yet: using one is a clear error.
-const NOT_YET: &[&str] = &["rollout"];
 /// Actions parsed by [`faults::event_action`].
 const FAULT_ACTIONS: &[&str] = &[
     "failNode",
@@ -188,6 +188,12 @@ pub enum Action {
     Scale {
         target: ScaleTarget,
         replicas: i32,
+    },
+    /// A new pod template for a Deployment (`kubectl set image` or
+    /// `kubectl rollout restart`): the Deployment controller rolls it out.
+    Rollout {
+        deployment: crate::model::DeploymentId,
+        change: TemplateChange,
     },
     /// `failNode` / `failZone`: the machines stop (kubelet and pods).
     FailNodes {
@@ -748,16 +754,16 @@ fn event(
         };
         return Err(e);
     }
-    if NOT_YET.contains(&ev.action.as_str()) {
-        return Err(doc.error(
-            file,
-            &at("action"),
-            format!("action {:?} is not supported yet", ev.action),
-        ));
-    }
     if FAULT_ACTIONS.contains(&ev.action.as_str()) {
         let (action, label) = faults::event_action(world, traffic, doc, file, i, ev)?;
         return Ok(ScenarioEvent {
+            at: t,
+            action,
+            label,
+        });
+    }
+    if ev.action == "rollout" {
+        return rollout(world, doc, file, i, ev).map(|(action, label)| ScenarioEvent {
             at: t,
             action,
             label,
@@ -790,4 +796,92 @@ fn event(
         },
         label: format!("scale {target} to {replicas}"),
     })
+}
+
+/// `{action: rollout, target: deployment/NAME, image: IMAGE, container: NAME}`;
+/// without `image`, a restart (`kubectl rollout restart`).
+fn rollout(
+    world: &World,
+    doc: &Document,
+    file: &str,
+    i: usize,
+    ev: &RawEvent,
+) -> Result<(Action, String), InputError> {
+    let at = |f: &str| format!("spec.events[{i}].{f}");
+    if ev.replicas.is_some() {
+        return Err(doc
+            .error(file, &at("replicas"), "rollout takes no `replicas`")
+            .hint("scale the Deployment with a separate `scale` event"));
+    }
+    let target = ev.target.as_deref().ok_or_else(|| {
+        doc.error(
+            file,
+            &at("action"),
+            "rollout needs `target` (e.g. deployment/web)",
+        )
+    })?;
+    let deployment = match resolve_target(world, target) {
+        Ok(ScaleTarget::Deployment(d)) => d,
+        Ok(_) => {
+            return Err(doc
+                .error(
+                    file,
+                    &at("target"),
+                    format!("cannot roll out {target:?}: rollout applies to Deployments"),
+                )
+                .hint("use deployment/NAME"));
+        }
+        Err(m) => return Err(doc.error(file, &at("target"), m)),
+    };
+    let spec = world.spec(world.deployments[deployment.idx()].spec);
+    let change = match (&ev.image, &ev.container) {
+        (None, None) => TemplateChange::Restart,
+        (None, Some(_)) => {
+            return Err(doc
+                .error(file, &at("container"), "`container` needs `image`")
+                .hint("give the container's new image, or drop `container` to restart every pod"));
+        }
+        (Some(image), container) => {
+            if image.trim().is_empty() || image.chars().any(char::is_whitespace) {
+                return Err(doc.error(
+                    file,
+                    &at("image"),
+                    format!("invalid image {image:?}: expected a reference such as web:v2"),
+                ));
+            }
+            if let Some(c) = container
+                && !spec.containers.contains(c)
+            {
+                let mut e = doc.error(
+                    file,
+                    &at("container"),
+                    format!("{target} has no container named {c:?}"),
+                );
+                e = match did_you_mean(c, spec.containers.iter().map(String::as_str)) {
+                    Some(s) => e.hint(format!("did you mean `{s}`?")),
+                    None => e.hint(format!(
+                        "its containers are: {}",
+                        spec.containers.join(", ")
+                    )),
+                };
+                return Err(e);
+            }
+            TemplateChange::Image {
+                container: container.clone(),
+                image: image.clone(),
+            }
+        }
+    };
+    let label = match &change {
+        TemplateChange::Restart => format!("rollout restart {target}"),
+        TemplateChange::Image {
+            container: Some(c),
+            image,
+        } => format!("rollout {target} {c}={image}"),
+        TemplateChange::Image {
+            container: None,
+            image,
+        } => format!("rollout {target} to {image}"),
+    };
+    Ok((Action::Rollout { deployment, change }, label))
 }

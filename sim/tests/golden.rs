@@ -99,9 +99,18 @@ fn hello_world_ends_like_the_tutorial() {
 }
 
 #[test]
-fn nginx_scales_to_four() {
+fn nginx_scales_to_four_then_rolls_out_the_new_image() {
     let r = run_scenario(&repo().join("scenarios/nginx.yaml"), None, true);
     let d = r.workloads.iter().find(|w| w.kind == "Deployment").unwrap();
-    assert_eq!((d.ready, d.desired), (4, 4));
-    assert_eq!(r.pods.created, 4);
+    assert_eq!((d.ready, d.desired, d.up_to_date), (4, 4, 4));
+    // Four pods, then four replacements from a second ReplicaSet; the first
+    // is kept, scaled to 0, as `kubectl get rs` shows after the docs' update.
+    assert_eq!(r.pods.created, 8);
+    let rs: Vec<(i64, i64)> = r
+        .workloads
+        .iter()
+        .filter(|w| w.kind == "ReplicaSet")
+        .map(|w| (w.desired, w.ready))
+        .collect();
+    assert_eq!(rs, vec![(0, 0), (4, 4)]);
 }

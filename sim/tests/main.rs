@@ -2,6 +2,7 @@
 //! summary, determinism, bad input, and the tidy check.
 
 mod bad_input;
+mod churn;
 mod failures;
 mod golden;
 mod props;
