@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use crate::arrivals::Arrivals;
 use crate::controllers::nodelifecycle::{LifecycleEvent, NodeLifecycle};
 use crate::controllers::{self, ControllerRef, Ctx};
 use crate::engine::{EventQueue, MILLISECOND, SECOND, SimRng, Time, rng_stream, seconds};
@@ -77,6 +78,8 @@ pub enum Event {
         service: ServiceId,
         version: u32,
     },
+    /// The next Job of `spec.jobArrivals[k]` arrives.
+    JobArrival(usize),
 }
 
 /// Failure events the run schedules itself.
@@ -132,6 +135,7 @@ struct Sim<'a> {
     /// Scenario event index → its recovery record.
     event_record: HashMap<usize, usize>,
     random: Vec<(Time, Time, NodeId)>,
+    arrivals: Arrivals,
     /// Pods told to crash, until when (`None`: for ever).
     crashing: BTreeMap<PodId, Option<Time>>,
     failure_rng: SimRng,
@@ -242,6 +246,7 @@ fn run_with(
         recoveries: Recoveries::default(),
         event_record: HashMap::new(),
         random,
+        arrivals: Arrivals::new(&scenario.job_arrivals, &scenario.world, seed),
         crashing: BTreeMap::new(),
         failure_rng: rng_stream(seed, "failures"),
         taint_pass_at: None,
@@ -367,6 +372,11 @@ impl Sim<'_> {
             let (down, up, _) = self.random[k];
             self.schedule(down, Event::Fault(Fault::RandomDown(k)));
             self.schedule(up, Event::Fault(Fault::RandomUp(k)));
+        }
+        for k in 0..self.arrivals.specs.len() {
+            if let Some(t) = self.arrivals.next(k, self.arrivals.specs[k].start) {
+                self.schedule(t, Event::JobArrival(k));
+            }
         }
         for i in 0..self.traffic.specs.len() {
             self.schedule(self.traffic.specs[i].start, Event::TrafficStart(i));
@@ -536,6 +546,13 @@ impl Sim<'_> {
             }
             Event::ProxySync { service, version } => {
                 self.traffic.sync(&self.topo, service, version);
+            }
+            Event::JobArrival(k) => {
+                let job = self.arrivals.arrive(&mut self.world, k, now);
+                self.wake(ControllerRef::Job(job));
+                if let Some(t) = self.arrivals.next(k, now) {
+                    self.schedule(t, Event::JobArrival(k));
+                }
             }
         }
         self.dirty = true;

@@ -93,23 +93,7 @@ mod tests {
 
     fn pods(w: &mut World, app: &str, n: usize) -> Vec<PodId> {
         let spec = spec_with_labels(w, &[("app", app), ("tier", "web")]);
-        w.jobs.push(Job {
-            meta: meta("owner", &[]),
-            completions: None,
-            parallelism: 1,
-            backoff_limit: 6,
-            spec,
-            pods: Vec::new(),
-            succeeded: 0,
-            failed: 0,
-            state: JobState::Running,
-            started_at: 0,
-            finished_at: None,
-            next_index: 0,
-            tracking: Default::default(),
-            deleted: false,
-        });
-        let owner = Owner::Job(JobId(w.jobs.len() as u32 - 1));
+        let owner = Owner::Job(add_job(w, "owner", spec));
         (0..n)
             .map(|i| w.create_pod(new_pod(format!("{app}-{i}"), "default", spec, owner), 0))
             .collect()

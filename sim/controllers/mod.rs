@@ -17,6 +17,7 @@ pub mod job;
 pub mod nodelifecycle;
 pub mod replicaset;
 pub mod statefulset;
+pub mod ttlafterfinished;
 
 use crate::engine::{SECOND, Time, splitmix64};
 use crate::model::*;
@@ -29,6 +30,8 @@ pub enum ControllerRef {
     StatefulSet(StatefulSetId),
     DaemonSet(DaemonSetId),
     Job(JobId),
+    /// The TTL-after-finished controller's work item is a finished Job.
+    TtlAfterFinished(JobId),
     /// The EndpointSlice controller's work item is a Service.
     Endpoints(ServiceId),
 }
@@ -56,6 +59,7 @@ pub fn reconcile(ctx: &mut Ctx, c: ControllerRef) {
         ControllerRef::StatefulSet(s) => statefulset::reconcile(ctx, s),
         ControllerRef::DaemonSet(ds) => daemonset::reconcile(ctx, ds),
         ControllerRef::Job(j) => job::reconcile(ctx, j),
+        ControllerRef::TtlAfterFinished(j) => ttlafterfinished::reconcile(ctx, j),
         ControllerRef::Endpoints(svc) => endpointslice::reconcile(ctx, svc),
     }
 }
@@ -126,7 +130,7 @@ pub fn status(world: &World, c: ControllerRef, now: Time) -> WorkloadStatus {
         ControllerRef::ReplicaSet(rs) => replicaset::status(world, rs, now),
         ControllerRef::StatefulSet(s) => statefulset::status(world, s),
         ControllerRef::DaemonSet(ds) => daemonset::status(world, ds),
-        ControllerRef::Job(j) => job::status(world, j),
+        ControllerRef::Job(j) | ControllerRef::TtlAfterFinished(j) => job::status(world, j),
         ControllerRef::Endpoints(svc) => {
             let s = &world.services[svc.idx()];
             let ready = s.endpoints.len() as i32;
@@ -301,6 +305,30 @@ pub(crate) mod testutil {
             labels: labels(l),
             ..Default::default()
         })
+    }
+
+    /// A Running Job `name` with pod spec `spec`: one completion, parallelism
+    /// 1, backoffLimit 6, no TTL (tests set what they need).
+    pub fn add_job(w: &mut World, name: &str, spec: SpecId) -> JobId {
+        w.jobs.push(Job {
+            meta: meta(name, &[]),
+            completions: Some(1),
+            parallelism: 1,
+            backoff_limit: 6,
+            suspend: false,
+            ttl_after_finished: None,
+            spec,
+            pods: Vec::new(),
+            succeeded: 0,
+            failed: 0,
+            state: JobState::Running,
+            started_at: 0,
+            finished_at: None,
+            next_index: 0,
+            tracking: Default::default(),
+            deleted: false,
+        });
+        JobId(w.jobs.len() as u32 - 1)
     }
 
     /// Bind (to `node`, or the node with the fewest pods) and make the pod

@@ -462,6 +462,12 @@ pub struct Job {
     pub completions: Option<i32>,
     pub parallelism: i32,
     pub backoff_limit: i32,
+    /// `spec.suspend`: the Job controller creates no pods (a `jobArrivals`
+    /// template is a suspended Job).
+    pub suspend: bool,
+    /// `spec.ttlSecondsAfterFinished`: the TTL-after-finished controller
+    /// deletes the finished Job (and its pods) this long after it finished.
+    pub ttl_after_finished: Option<Time>,
     pub spec: SpecId,
     /// Pods owned; removed ones stay until the Job controller has counted them.
     pub pods: Vec<PodId>,

@@ -7,12 +7,14 @@
 //! field. The scenario document is strict; Kubernetes objects are checked as the
 //! API server checks them (see `manifests`).
 
+pub mod arrivals;
 pub mod faults;
 pub mod manifests;
 pub mod podspec;
 pub mod strict;
 pub mod yaml;
 
+pub use arrivals::{ArrivalDistribution, JobArrivals};
 pub use faults::{
     ControllerSettings, NetworkSettings, PodTarget, PoolFailures, Rate, TimeToFailure,
     TrafficModel, TrafficSpec,
@@ -75,6 +77,8 @@ struct RawSpec {
     events: Vec<RawEvent>,
     #[serde(default)]
     traffic: Vec<Value>,
+    #[serde(default)]
+    job_arrivals: Vec<Value>,
     #[serde(default)]
     defaults: Option<RawDefaults>,
     #[serde(default)]
@@ -266,6 +270,8 @@ pub struct Scenario {
     pub traffic: Vec<TrafficSpec>,
     /// Pools with a `failureRate`.
     pub pool_failures: Vec<PoolFailures>,
+    /// `spec.jobArrivals`.
+    pub job_arrivals: Vec<JobArrivals>,
     /// What loading decided that the user should know (e.g. a pod the kubelet rejected).
     pub notes: Vec<String>,
 }
@@ -492,6 +498,11 @@ pub fn load(path: &Path) -> Result<Scenario, Error> {
         errors.append(&mut e);
         Vec::new()
     });
+    let job_arrivals = arrivals::job_arrivals(&world, first, &file, &spec.job_arrivals, duration)
+        .unwrap_or_else(|mut e| {
+            errors.append(&mut e);
+            Vec::new()
+        });
     let mut events = Vec::new();
     for (i, ev) in spec.events.iter().enumerate() {
         match event(&world, &traffic, first, &file, i, ev, duration) {
@@ -522,6 +533,7 @@ pub fn load(path: &Path) -> Result<Scenario, Error> {
         network,
         traffic,
         pool_failures,
+        job_arrivals,
         notes,
     })
 }
@@ -673,18 +685,24 @@ fn add_pool(
     Ok(())
 }
 
-/// Resolve `KIND/[NAMESPACE/]NAME` to a scalable workload.
-pub fn resolve_target(world: &World, s: &str) -> Result<ScaleTarget, String> {
+/// Split `KIND/[NAMESPACE/]NAME` into (lower-case kind, namespace, name);
+/// the namespace is `default` when omitted.
+pub(crate) fn split_object_ref(s: &str) -> Option<(String, &str, &str)> {
     let mut parts = s.splitn(3, '/');
     let kind = parts.next().unwrap_or("").to_ascii_lowercase();
-    let (ns, name) = match (parts.next(), parts.next()) {
-        (Some(n), None) => ("default", n),
-        (Some(ns), Some(n)) => (ns, n),
-        _ => {
-            return Err(format!(
-                "target {s:?} must be KIND/[NAMESPACE/]NAME, e.g. deployment/hello-world"
-            ));
-        }
+    match (parts.next(), parts.next()) {
+        (Some(n), None) => Some((kind, "default", n)),
+        (Some(ns), Some(n)) => Some((kind, ns, n)),
+        _ => None,
+    }
+}
+
+/// Resolve `KIND/[NAMESPACE/]NAME` to a scalable workload.
+pub fn resolve_target(world: &World, s: &str) -> Result<ScaleTarget, String> {
+    let Some((kind, ns, name)) = split_object_ref(s) else {
+        return Err(format!(
+            "target {s:?} must be KIND/[NAMESPACE/]NAME, e.g. deployment/hello-world"
+        ));
     };
     let find = |metas: Vec<&crate::model::Meta>| -> Result<usize, String> {
         metas

@@ -8,6 +8,9 @@ const POOL: &str = "  cluster:\n    nodePools:\n    - name: p\n      count: 2\n 
 /// A Deployment `x` with one container `app`, as a further document.
 const DEPLOYMENT: &str = "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec: {containers: [{name: app, image: i}]}\n";
 
+/// A Job `batch`, as a further document ending in its `spec:` mapping.
+const JOB: &str = "---\napiVersion: batch/v1\nkind: Job\nmetadata: {name: batch}\nspec:\n  template:\n    spec: {restartPolicy: Never, containers: [{name: app, image: i}]}\n";
+
 /// (name, file content, text the error must contain, line it must name)
 fn cases() -> Vec<(&'static str, String, &'static str, usize)> {
     vec![
@@ -99,6 +102,44 @@ fn cases() -> Vec<(&'static str, String, &'static str, usize)> {
             16,
         ),
         ("no-nodes", format!("{HEAD}  duration: 1m\n"), "no nodes", 0),
+        (
+            "job-arrivals-template-not-suspended",
+            format!(
+                "{HEAD}  duration: 1h\n{POOL}  jobArrivals:\n  - {{template: job/batch, rate: 30/h}}\n{JOB}"
+            ),
+            "not suspended",
+            12,
+        ),
+        (
+            "job-arrivals-field-typo",
+            format!(
+                "{HEAD}  duration: 1h\n{POOL}  jobArrivals:\n  - {{template: job/batch, rte: 30/h}}\n{JOB}  suspend: true\n"
+            ),
+            "did you mean `rate`",
+            12,
+        ),
+        (
+            "job-arrivals-missing-template",
+            format!(
+                "{HEAD}  duration: 1h\n{POOL}  jobArrivals:\n  - {{template: job/btch, rate: 30/h}}\n{JOB}  suspend: true\n"
+            ),
+            "did you mean `job/batch`",
+            12,
+        ),
+        (
+            "job-arrivals-bad-distribution",
+            format!(
+                "{HEAD}  duration: 1h\n{POOL}  jobArrivals:\n  - {{template: job/batch, rate: 30/h, distribution: exponental}}\n{JOB}  suspend: true\n"
+            ),
+            "did you mean `exponential`",
+            12,
+        ),
+        (
+            "job-negative-ttl",
+            format!("{HEAD}  duration: 1h\n{POOL}{JOB}  ttlSecondsAfterFinished: -5\n"),
+            "spec.ttlSecondsAfterFinished",
+            18,
+        ),
         (
             "rollout-missing-deployment",
             format!(

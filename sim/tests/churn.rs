@@ -1,6 +1,7 @@
 //! Workload churn end to end: `rollout` events through the Deployment
 //! controller, Job arrivals and the TTL-after-finished controller.
 
+use super::stable_json;
 use kubesim::metrics::{Report, WorkloadReport};
 use kubesim::run::RunOptions;
 
@@ -131,4 +132,77 @@ fn rollout_restart_and_setting_the_same_image() {
     );
     let d = workloads(&r, "Deployment")[0];
     assert_eq!((d.ready, d.up_to_date), (10, 10));
+}
+
+/// A suspended template Job; copies of it arrive 60 times an hour for two
+/// hours, run 2 minutes each and are deleted a minute after they finish.
+const BATCH: &str = r#"apiVersion: kubesim.dev/v1alpha1
+kind: Scenario
+metadata: {name: arrivals}
+spec:
+  seed: 5
+  duration: 2h
+  cluster:
+    nodePools:
+    - {name: node, count: 3, allocatable: {cpu: "8", memory: 32Gi, pods: "110"}}
+  jobArrivals:
+  - {template: job/batch, rate: 60/h, until: 2h}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: batch}
+spec:
+  suspend: true
+  completions: 2
+  parallelism: 2
+  ttlSecondsAfterFinished: 60
+  template:
+    metadata:
+      annotations: {kubesim.dev/duration: 2m}
+    spec:
+      restartPolicy: Never
+      containers:
+      - {name: work, image: batch:v1, resources: {requests: {cpu: 500m, memory: 1Gi}}}
+"#;
+
+#[test]
+fn job_arrivals_run_and_finished_jobs_are_deleted_after_their_ttl() {
+    let s = load_yaml("arrivals", BATCH);
+    let r = run_for(&s, 7200);
+    let jobs = workloads(&r, "Job");
+    // The template stays, suspended: no pods.
+    let template = jobs.iter().find(|j| j.name == "batch").unwrap();
+    assert_eq!((template.current, template.succeeded), (0, Some(0)));
+    // About 120 arrivals (Poisson, σ ≈ 11), two pods each.
+    assert_eq!(r.pods.created % 2, 0);
+    let arrived = r.pods.created / 2;
+    assert!((85..=155).contains(&arrived), "{arrived} arrivals");
+    // Each lives about 2 min + 2 s start-up + 60 s TTL: only the last few
+    // minutes' Jobs are left (rate 1/min: about 3; generously 12).
+    let left: Vec<_> = jobs.iter().filter(|j| j.name != "batch").collect();
+    assert!(
+        !left.is_empty() && left.len() <= 12,
+        "{} Jobs left",
+        left.len()
+    );
+    assert!(left.iter().all(|j| j.name.starts_with("batch-")));
+    assert_eq!((r.pods.failed, r.pods.pending_at_end), (0, 0));
+    // Deleted Jobs' pods are gone too: only the Jobs left hold pods.
+    let pods_left: u64 = r.nodes.iter().map(|n| n.pods).sum();
+    assert!(pods_left <= 2 * left.len() as u64);
+}
+
+#[test]
+fn job_arrivals_are_deterministic_and_follow_the_seed() {
+    let s = load_yaml("arrivals-seed", BATCH);
+    let opts = |seed| RunOptions {
+        seed: Some(seed),
+        duration: Some(3600 * kubesim::engine::SECOND),
+        ..Default::default()
+    };
+    let a = kubesim::run::run(&s, &opts(1)).unwrap();
+    let b = kubesim::run::run(&s, &opts(1)).unwrap();
+    let c = kubesim::run::run(&s, &opts(2)).unwrap();
+    assert_eq!(stable_json(&a), stable_json(&b));
+    assert_ne!(stable_json(&a), stable_json(&c));
 }
