@@ -214,6 +214,10 @@ pub struct Report {
     pub events_processed: u64,
     pub wall_seconds: f64,
     pub events_per_second: f64,
+    /// Simulated seconds per wall-clock second of the simulation (0 when too
+    /// fast to measure). Like `wall_seconds`, depends on the machine.
+    #[serde(default)]
+    pub sim_to_wall_ratio: f64,
     pub pods: PodCounts,
     pub scheduling: Scheduling,
     pub packing: Packing,

@@ -206,3 +206,21 @@ fn job_arrivals_are_deterministic_and_follow_the_seed() {
     assert_eq!(stable_json(&a), stable_json(&b));
     assert_ne!(stable_json(&a), stable_json(&c));
 }
+
+#[test]
+fn progress_follows_simulated_time_and_ends_at_the_end() {
+    // Ten times the arrivals: enough events for several progress calls.
+    let s = load_yaml("progress", &BATCH.replace("rate: 60/h", "rate: 600/h"));
+    let mut seen = Vec::new();
+    let r = kubesim::run::run_with_progress(&s, &RunOptions::default(), &mut |now, end| {
+        seen.push((now, end))
+    })
+    .unwrap();
+    let every = kubesim::run::PROGRESS_EVERY;
+    assert_eq!(seen.len() as u64, r.events_processed / every + 1);
+    assert!(seen.len() > 3);
+    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0));
+    let end = 7200 * kubesim::engine::SECOND;
+    assert!(seen.iter().all(|&(_, e)| e == end));
+    assert_eq!(seen.last(), Some(&(end, end)));
+}
