@@ -112,6 +112,8 @@ struct Sim<'a> {
     scheduler: Scheduler,
     recorder: Recorder,
     pending_reconcile: BTreeSet<ControllerRef>,
+    /// The controllers' informer indexes.
+    caches: controllers::Caches,
     scheduler_wake: Option<Time>,
     /// Events other than samples and scheduler wake-ups still in the queue.
     real_events: u64,
@@ -238,6 +240,7 @@ fn run_with(
         scheduler,
         recorder: Recorder::default(),
         pending_reconcile: BTreeSet::new(),
+        caches: controllers::Caches::default(),
         scheduler_wake: None,
         real_events: 0,
         reasons: HashMap::new(),
@@ -449,6 +452,7 @@ impl Sim<'_> {
                     world: &mut self.world,
                     now,
                     requeue: &mut self.requeue,
+                    caches: &mut self.caches,
                 };
                 controllers::reconcile(&mut ctx, r);
                 if let ControllerRef::Endpoints(svc) = r
@@ -978,7 +982,7 @@ impl Sim<'_> {
                 }
                 self.scheduler.on_change(&self.world, c, now);
                 let mut buf = std::mem::take(&mut self.watch_buf);
-                controllers::watchers(&self.world, c, &mut buf);
+                controllers::watchers(&self.world, &mut self.caches, c, &mut buf);
                 for r in buf.drain(..) {
                     self.wake(r);
                 }

@@ -42,6 +42,16 @@ pub struct Ctx<'a> {
     pub now: Time,
     /// Requests to be reconciled again at a later time (minReadySeconds, backoff…).
     pub requeue: &'a mut Vec<(Time, ControllerRef)>,
+    pub caches: &'a mut Caches,
+}
+
+/// What controllers keep between reconciles, as upstream's informer indexes:
+/// derived from the World (never a source of truth) and brought up to date
+/// lazily, so a fresh one is always correct, only slower at first.
+#[derive(Clone, Debug, Default)]
+pub struct Caches {
+    /// Pods by the Services that select them.
+    pub endpoints: endpointslice::Index,
 }
 
 impl Ctx<'_> {
@@ -65,7 +75,7 @@ pub fn reconcile(ctx: &mut Ctx, c: ControllerRef) {
 }
 
 /// The controllers that a World change wakes, appended to `out` (duplicates allowed).
-pub fn watchers(world: &World, change: Change, out: &mut Vec<ControllerRef>) {
+pub fn watchers(world: &World, caches: &mut Caches, change: Change, out: &mut Vec<ControllerRef>) {
     match change {
         Change::PodAdded(p)
         | Change::PodUpdated(p)
@@ -84,7 +94,7 @@ pub fn watchers(world: &World, change: Change, out: &mut Vec<ControllerRef>) {
                 Some(Owner::Job(j)) => out.push(ControllerRef::Job(j)),
                 None => {}
             }
-            endpointslice::services_selecting(world, p, out);
+            endpointslice::services_selecting(world, &mut caches.endpoints, p, out);
         }
         Change::NodeUpdated(n) => {
             for (i, ds) in world.daemonsets.iter().enumerate() {
@@ -93,7 +103,7 @@ pub fn watchers(world: &World, change: Change, out: &mut Vec<ControllerRef>) {
                 }
             }
             for &p in &world.node(n).pods {
-                endpointslice::services_selecting(world, p, out);
+                endpointslice::services_selecting(world, &mut caches.endpoints, p, out);
             }
         }
     }
@@ -365,6 +375,7 @@ pub(crate) mod testutil {
             world: w,
             now,
             requeue: &mut requeue,
+            caches: &mut Caches::default(),
         };
         reconcile(&mut ctx, c);
         requeue
@@ -387,7 +398,7 @@ pub(crate) mod testutil {
             let changes: Vec<Change> = w.changes.drain(..).collect();
             let mut woken = Vec::new();
             for ch in changes {
-                watchers(w, ch, &mut woken);
+                watchers(w, &mut Caches::default(), ch, &mut woken);
             }
             for r in woken {
                 if !queue.contains(&r) {
