@@ -262,7 +262,7 @@ fn run_with(
         topo,
         traffic,
         traffic_last: 0,
-        recoveries: Recoveries::default(),
+        recoveries: Recoveries::verified(opts.check_invariants),
         event_record: HashMap::new(),
         random,
         arrivals: Arrivals::new(&scenario.job_arrivals, &scenario.world, seed),
@@ -321,6 +321,13 @@ fn run_with(
         sim.settle(t);
         sim.after_event(t);
         if sim.check_invariants {
+            if let Some(m) = sim.recoveries.violation.take() {
+                return Err(Error::Internal(format!(
+                    "invariant violated at {:.6}s after {:?}: {m}",
+                    seconds(t),
+                    ev
+                )));
+            }
             sim.world.check_invariants().map_err(|m| {
                 Error::Internal(format!(
                     "invariant violated at {:.6}s after {:?}: {m}",
@@ -844,6 +851,8 @@ impl Sim<'_> {
     }
 
     fn scenario_event(&mut self, i: usize, now: Time) {
+        // Desired replicas may change: every failure's workloads are re-checked.
+        self.recoveries.everything_changed();
         let label = self.scenario.events[i].label.clone();
         match &self.scenario.events[i].action {
             Action::FailNodes { nodes, duration } => {
@@ -966,6 +975,15 @@ impl Sim<'_> {
                 break;
             }
             for c in changes {
+                if self.recoveries.any_open() {
+                    match c {
+                        Change::PodAdded(p) | Change::PodUpdated(p) => {
+                            self.recoveries.pod_changed(&self.world, p)
+                        }
+                        Change::NodeUpdated(_) => self.recoveries.everything_changed(),
+                        Change::PodDeleting(_) | Change::PodRemoved(_) => {}
+                    }
+                }
                 match c {
                     Change::PodAdded(_) => self.recorder.created += 1,
                     Change::PodDeleting(p) => {
