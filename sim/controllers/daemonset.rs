@@ -73,6 +73,16 @@ fn with_daemon_tolerations(mut tolerations: Vec<Toleration>) -> Vec<Toleration> 
 
 /// `NodeShouldRunDaemonPod`: (should run, should continue running).
 pub fn node_should_run(template: &PodSpec, node: &Node) -> (bool, bool) {
+    should_run(
+        template,
+        &with_daemon_tolerations(template.tolerations.clone()),
+        node,
+    )
+}
+
+/// [`node_should_run`] with the template's tolerations and the daemon ones
+/// already merged (a sync computes them once, not once per node).
+fn should_run(template: &PodSpec, tolerations: &[Toleration], node: &Node) -> (bool, bool) {
     if template.node_name.as_ref().is_some_and(|n| *n != node.name) {
         return (false, false);
     }
@@ -87,9 +97,8 @@ pub fn node_should_run(template: &PodSpec, node: &Node) -> (bool, bool) {
     if !fits_selector || !fits_affinity {
         return (false, false);
     }
-    let tolerations = with_daemon_tolerations(template.tolerations.clone());
     let untolerated = |effects: &[TaintEffect]| {
-        find_untolerated(&node.taints, &tolerations, |t| effects.contains(&t.effect)).is_some()
+        find_untolerated(&node.taints, tolerations, |t| effects.contains(&t.effect)).is_some()
     };
     if untolerated(&[TaintEffect::NoSchedule, TaintEffect::NoExecute]) {
         return (false, !untolerated(&[TaintEffect::NoExecute]));
@@ -139,18 +148,38 @@ pub fn target_node(w: &World, p: PodId) -> Option<NodeId> {
     })
 }
 
-/// The DaemonSet's pods (not removed) per node, in pod id order.
-fn pods_by_node(w: &World, ds: DaemonSetId) -> std::collections::BTreeMap<NodeId, Vec<PodId>> {
-    let mut m: std::collections::BTreeMap<NodeId, Vec<PodId>> = Default::default();
-    for &p in &w.daemonsets[ds.idx()].pods {
-        if w.pod(p).deleted {
-            continue;
-        }
-        if let Some(n) = target_node(w, p) {
-            m.entry(n).or_default().push(p);
-        }
+/// The DaemonSet's pods (not removed) by node: (node, pod) sorted by node,
+/// each node's pods in the DaemonSet's order (pod id order). One allocation,
+/// not one per node: a sync looks at every node of a large cluster.
+struct PodsByNode(Vec<(NodeId, PodId)>);
+
+impl PodsByNode {
+    fn of(w: &World, ds: DaemonSetId) -> PodsByNode {
+        let mut v: Vec<(NodeId, PodId)> = w.daemonsets[ds.idx()]
+            .pods
+            .iter()
+            .filter(|&&p| !w.pod(p).deleted)
+            .filter_map(|&p| target_node(w, p).map(|n| (n, p)))
+            .collect();
+        v.sort_by_key(|&(n, _)| n);
+        PodsByNode(v)
     }
-    m
+
+    /// The pods on node `n`.
+    fn on(&self, n: NodeId) -> impl Iterator<Item = PodId> + '_ {
+        let start = self.0.partition_point(|&(m, _)| m < n);
+        self.0[start..]
+            .iter()
+            .take_while(move |&&(m, _)| m == n)
+            .map(|&(_, p)| p)
+    }
+
+    /// Each node with pods, and its pods, in node order.
+    fn groups(&self) -> impl Iterator<Item = (NodeId, Vec<PodId>)> + '_ {
+        self.0
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|g| (g[0].0, g.iter().map(|&(_, p)| p).collect()))
+    }
 }
 
 /// `podByCreationTimestampAndPhase`: scheduled first, then oldest, then by name.
@@ -171,17 +200,18 @@ pub fn reconcile(ctx: &mut Ctx, id: DaemonSetId) {
         return;
     }
     let template = ds.spec;
-    let by_node = pods_by_node(w, id);
+    let by_node = PodsByNode::of(w, id);
+    let tolerations = with_daemon_tolerations(w.spec(template).tolerations.clone());
     let mut need: Vec<NodeId> = Vec::new();
     let mut delete: Vec<PodId> = Vec::new();
     for (n, node) in w.live_nodes() {
-        let (run, keep) = node_should_run(w.spec(template), node);
-        let pods = by_node.get(&n).map(Vec::as_slice).unwrap_or(&[]);
-        if run && pods.is_empty() {
+        let (run, keep) = should_run(w.spec(template), &tolerations, node);
+        let mut pods = by_node.on(n).peekable();
+        if run && pods.peek().is_none() {
             need.push(n);
         } else if keep {
             let mut running = Vec::new();
-            for &p in pods {
+            for p in pods {
                 let pod = w.pod(p);
                 if pod.deleting_since.is_some() {
                     continue;
@@ -197,11 +227,7 @@ pub fn reconcile(ctx: &mut Ctx, id: DaemonSetId) {
                 delete.extend_from_slice(&running[1..]);
             }
         } else if !keep {
-            delete.extend(
-                pods.iter()
-                    .copied()
-                    .filter(|&p| w.pod(p).deleting_since.is_none()),
-            );
+            delete.extend(pods.filter(|&p| w.pod(p).deleting_since.is_none()));
         }
     }
     let manage_acted = !need.is_empty() || !delete.is_empty();
@@ -237,7 +263,7 @@ fn rolling_update(w: &mut World, id: DaemonSetId, now: Time) {
     let mut unavailable = 0;
     let mut replace = Vec::new();
     let mut candidates = Vec::new();
-    for (n, pods) in pods_by_node(w, id) {
+    for (n, pods) in PodsByNode::of(w, id).groups() {
         let live: Vec<PodId> = pods
             .into_iter()
             .filter(|&p| w.pod(p).deleting_since.is_none())
@@ -266,18 +292,19 @@ fn rolling_update(w: &mut World, id: DaemonSetId, now: Time) {
 /// (of those, nodes with a pod), READY, UP-TO-DATE, AVAILABLE.
 pub fn status(w: &World, id: DaemonSetId) -> WorkloadStatus {
     let template = w.daemonsets[id.idx()].spec;
-    let by_node = pods_by_node(w, id);
+    let by_node = PodsByNode::of(w, id);
+    let tolerations = with_daemon_tolerations(w.spec(template).tolerations.clone());
     let mut s = WorkloadStatus::default();
     for (n, node) in w.live_nodes() {
-        if !node_should_run(w.spec(template), node).0 {
+        if !should_run(w.spec(template), &tolerations, node).0 {
             continue;
         }
         s.desired += 1;
-        let Some(pods) = by_node.get(&n) else {
+        let mut pods: Vec<PodId> = by_node.on(n).collect();
+        if pods.is_empty() {
             continue;
-        };
+        }
         s.current += 1;
-        let mut pods = pods.clone();
         pods.sort_by(|&a, &b| oldest_first(w, a, b));
         let pod = w.pod(pods[0]);
         if pod.ready {
@@ -328,8 +355,8 @@ mod tests {
     }
 
     fn nodes_with_pods(w: &World, ds: DaemonSetId) -> Vec<String> {
-        pods_by_node(w, ds)
-            .into_iter()
+        PodsByNode::of(w, ds)
+            .groups()
             .filter(|(_, pods)| pods.iter().any(|&p| w.pod(p).deleting_since.is_none()))
             .map(|(n, _)| w.node(n).name.clone())
             .collect()
