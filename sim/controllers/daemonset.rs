@@ -23,7 +23,9 @@
 
 use std::cmp::Ordering;
 
-use crate::controllers::{Ctx, WorkloadStatus, create_generated_pod, slow_start_batch};
+use crate::controllers::{
+    ControllerRef, Ctx, WorkloadStatus, create_generated_pod, slow_start_batch,
+};
 use crate::engine::Time;
 use crate::model::labels::{
     NODE_NAME_FIELD, NodeSelector, NodeSelectorTerm, Operator, Requirement,
@@ -106,6 +108,36 @@ fn should_run(template: &PodSpec, tolerations: &[Toleration], node: &Node) -> (b
     (true, true)
 }
 
+/// What each DaemonSet last made of each node (`NodeShouldRunDaemonPod`),
+/// so that a node update wakes only the DaemonSets whose verdict it changes:
+/// upstream's `updateNode` compares the verdicts for the old and the new node
+/// and enqueues a DaemonSet only when one differs (a node failing or coming
+/// back, which daemon pods tolerate, wakes none). A node never seen wakes
+/// every DaemonSet, so a fresh cache is merely slower.
+#[derive(Clone, Debug, Default)]
+pub struct NodeVerdicts(std::collections::HashMap<(DaemonSetId, NodeId), (SpecId, (bool, bool))>);
+
+impl NodeVerdicts {
+    /// Node `n` changed: the DaemonSets to wake, appended to `out`.
+    pub fn node_updated(&mut self, w: &World, n: NodeId, out: &mut Vec<ControllerRef>) {
+        let node = w.node(n);
+        for (i, ds) in w.daemonsets.iter().enumerate() {
+            if ds.deleted {
+                continue;
+            }
+            let id = DaemonSetId(i as u32);
+            let verdict = if node.deleted {
+                (false, false)
+            } else {
+                node_should_run(w.spec(ds.spec), node)
+            };
+            if self.0.insert((id, n), (ds.spec, verdict)) != Some((ds.spec, verdict)) {
+                out.push(ControllerRef::DaemonSet(id));
+            }
+        }
+    }
+}
+
 /// The per-node pod spec for `template` on `node` (cached).
 fn node_spec(w: &mut World, template: SpecId, node: NodeId) -> SpecId {
     if let Some(&s) = w.daemon_pod_specs.get(&(template, node)) {
@@ -175,10 +207,10 @@ impl PodsByNode {
     }
 
     /// Each node with pods, and its pods, in node order.
-    fn groups(&self) -> impl Iterator<Item = (NodeId, Vec<PodId>)> + '_ {
+    fn groups(&self) -> impl Iterator<Item = (NodeId, impl Iterator<Item = PodId> + '_)> + '_ {
         self.0
             .chunk_by(|a, b| a.0 == b.0)
-            .map(|g| (g[0].0, g.iter().map(|&(_, p)| p).collect()))
+            .map(|g| (g[0].0, g.iter().map(|&(_, p)| p)))
     }
 }
 
@@ -264,21 +296,25 @@ fn rolling_update(w: &mut World, id: DaemonSetId, now: Time) {
     let mut replace = Vec::new();
     let mut candidates = Vec::new();
     for (n, pods) in PodsByNode::of(w, id).groups() {
-        let live: Vec<PodId> = pods
-            .into_iter()
-            .filter(|&p| w.pod(p).deleting_since.is_none())
-            .collect();
         let current = w.daemon_pod_specs.get(&(template, n)).copied();
-        let (new, old): (Vec<PodId>, Vec<PodId>) =
-            live.iter().partition(|&&p| Some(w.pod(p).spec) == current);
-        if new.len() > 1 || old.len() > 1 || new.len() == old.len() {
-            unavailable += 1;
-        } else if let Some(&p) = new.first() {
-            unavailable += usize::from(!w.pod(p).ready);
-        } else if !w.pod(old[0]).ready {
-            replace.push(old[0]);
-        } else if unavailable < MAX_UNAVAILABLE {
-            candidates.push(old[0]);
+        // Live (not terminating) pods from the current template and from older
+        // ones: how many, and the first of each.
+        let (mut new, mut old) = ((0, None), (0, None));
+        for p in pods.filter(|&p| w.pod(p).deleting_since.is_none()) {
+            let slot = if Some(w.pod(p).spec) == current {
+                &mut new
+            } else {
+                &mut old
+            };
+            slot.0 += 1;
+            slot.1.get_or_insert(p);
+        }
+        match (new, old) {
+            ((n, _), (o, _)) if n > 1 || o > 1 || n == o => unavailable += 1,
+            ((_, Some(p)), _) => unavailable += usize::from(!w.pod(p).ready),
+            (_, (_, Some(p))) if !w.pod(p).ready => replace.push(p),
+            (_, (_, Some(p))) if unavailable < MAX_UNAVAILABLE => candidates.push(p),
+            _ => {}
         }
     }
     let room = MAX_UNAVAILABLE
@@ -357,8 +393,10 @@ mod tests {
     fn nodes_with_pods(w: &World, ds: DaemonSetId) -> Vec<String> {
         PodsByNode::of(w, ds)
             .groups()
-            .filter(|(_, pods)| pods.iter().any(|&p| w.pod(p).deleting_since.is_none()))
-            .map(|(n, _)| w.node(n).name.clone())
+            .filter_map(|(n, mut pods)| {
+                pods.any(|p| w.pod(p).deleting_since.is_none()).then_some(n)
+            })
+            .map(|n| w.node(n).name.clone())
             .collect()
     }
 
@@ -517,5 +555,59 @@ mod tests {
         assert_eq!(max_terminating, 1);
         let s = status(&w, ds);
         assert_eq!((s.desired, s.current, s.ready, s.up_to_date), (3, 3, 3, 3));
+    }
+
+    #[test]
+    fn node_updates_wake_only_daemonsets_whose_verdict_changes() {
+        let mut w = test_world();
+        let all = add_ds(&mut w, agent());
+        let picky = add_ds(
+            &mut w,
+            PodSpec {
+                node_selector: labels(&[("disk", "ssd")]),
+                ..agent()
+            },
+        );
+        let n = NodeId(0);
+        let mut v = NodeVerdicts::default();
+        let woken = |v: &mut NodeVerdicts, w: &World| {
+            let mut out = Vec::new();
+            v.node_updated(w, n, &mut out);
+            out
+        };
+        // A node not seen before wakes every DaemonSet.
+        assert_eq!(
+            woken(&mut v, &w),
+            vec![
+                ControllerRef::DaemonSet(all),
+                ControllerRef::DaemonSet(picky)
+            ]
+        );
+        // The node becomes unreachable: daemon pods tolerate it, nobody wakes.
+        w.nodes[0].taints.push(taint(
+            "node.kubernetes.io/unreachable",
+            TaintEffect::NoExecute,
+        ));
+        w.nodes[0].up = false;
+        assert!(woken(&mut v, &w).is_empty());
+        // A label that only one DaemonSet selects.
+        w.nodes[0].labels.insert("disk".into(), "ssd".into());
+        assert_eq!(woken(&mut v, &w), vec![ControllerRef::DaemonSet(picky)]);
+        // A NoSchedule taint: the agent may stay but would not be placed anew.
+        w.nodes[0]
+            .taints
+            .push(taint("dedicated", TaintEffect::NoSchedule));
+        assert_eq!(
+            woken(&mut v, &w),
+            vec![
+                ControllerRef::DaemonSet(all),
+                ControllerRef::DaemonSet(picky)
+            ]
+        );
+        // A deleted node: nothing should run there any more.
+        w.nodes[0].taints.clear();
+        assert_eq!(woken(&mut v, &w).len(), 2);
+        w.nodes[0].deleted = true;
+        assert_eq!(woken(&mut v, &w).len(), 2);
     }
 }

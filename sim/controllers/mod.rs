@@ -52,6 +52,8 @@ pub struct Ctx<'a> {
 pub struct Caches {
     /// Pods by the Services that select them.
     pub endpoints: endpointslice::Index,
+    /// Each DaemonSet's verdict on each node, for node updates.
+    pub daemon_nodes: daemonset::NodeVerdicts,
 }
 
 impl Ctx<'_> {
@@ -97,11 +99,7 @@ pub fn watchers(world: &World, caches: &mut Caches, change: Change, out: &mut Ve
             endpointslice::services_selecting(world, &mut caches.endpoints, p, out);
         }
         Change::NodeUpdated(n) => {
-            for (i, ds) in world.daemonsets.iter().enumerate() {
-                if !ds.deleted {
-                    out.push(ControllerRef::DaemonSet(DaemonSetId(i as u32)));
-                }
-            }
+            caches.daemon_nodes.node_updated(world, n, out);
             for &p in &world.node(n).pods {
                 endpointslice::services_selecting(world, &mut caches.endpoints, p, out);
             }
