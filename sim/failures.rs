@@ -49,6 +49,17 @@ pub fn random_failures(pf: &PoolFailures, seed: u64, until: Time) -> Vec<(Time, 
     out
 }
 
+/// A pod counts toward its workload being whole: active, Ready, on a node
+/// that is up and reaches the control plane.
+fn healthy(w: &World, p: PodId) -> bool {
+    let pod = w.pod(p);
+    pod.is_active()
+        && pod.ready
+        && pod
+            .node
+            .is_some_and(|n| w.node(n).up && w.node(n).reachable)
+}
+
 /// A workload a failure touched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Workload {
@@ -91,14 +102,7 @@ impl Workload {
 
     /// (desired replicas, healthy ready pods) now.
     pub fn health(self, w: &World) -> (i64, i64) {
-        let healthy = |p: PodId| {
-            let pod = w.pod(p);
-            pod.is_active()
-                && pod.ready
-                && pod
-                    .node
-                    .is_some_and(|n| w.node(n).up && w.node(n).reachable)
-        };
+        let healthy = |p: PodId| healthy(w, p);
         let count =
             |pods: &mut dyn Iterator<Item = PodId>| pods.filter(|&p| healthy(p)).count() as i64;
         match self {
@@ -158,15 +162,44 @@ pub struct Record {
     /// The failure lasts until then (a crash loop with `for`); nothing is
     /// restored before. `Time::MAX`: for ever.
     pub not_before: Time,
+    /// Every workload is to be checked at the next observation (at or after
+    /// `not_before`), not only those that something happened to.
+    check_all: bool,
 }
 
 /// Every failure of the run, in the order they happened.
+///
+/// Checking whether failures are over is incremental: a workload's health
+/// can only go up when one of its pods turns healthy, when a node changes
+/// (comes back up or in reach), or when its desired replicas change (a
+/// scenario event). The run loop reports those ([`Recoveries::pod_changed`],
+/// [`Recoveries::everything_changed`]) and [`Recoveries::observe`] re-counts
+/// only the workloads they concern, which gives the same restore times as
+/// re-counting every open failure's workloads after every event.
 #[derive(Default)]
 pub struct Recoveries {
     pub records: Vec<Record>,
+    /// Records not yet restored, in order.
+    open: Vec<usize>,
+    /// Workloads with a pod that turned (or stayed) healthy since the last observation.
+    touched: Vec<Workload>,
+    /// Something may have raised every workload's health since the last observation.
+    touched_all: bool,
+    /// Also re-count the workloads skipped as untouched, and record in
+    /// `violation` one that was whole nonetheless (`--check-invariants`).
+    pub verify: bool,
+    pub violation: Option<String>,
 }
 
 impl Recoveries {
+    /// No failures yet; with `verify`, observations are checked (see `verify`).
+    pub fn verified(verify: bool) -> Recoveries {
+        Recoveries {
+            verify,
+            ..Default::default()
+        }
+    }
+
     /// A failure is about to hit `nodes` (or just `pods`): note the baseline
     /// health of every workload it touches. Call before applying it.
     pub fn begin(
@@ -209,17 +242,34 @@ impl Recoveries {
             restored: None,
             requests_failed: 0.0,
             not_before: at,
+            check_all: true,
         });
+        self.open.push(self.records.len() - 1);
         self.records.len() - 1
     }
 
     /// The failure goes on until `t` (e.g. a pod crashing for a while).
     pub fn lasts_until(&mut self, idx: usize, t: Time) {
         self.records[idx].not_before = t;
+        self.records[idx].check_all = true;
     }
 
     pub fn any_open(&self) -> bool {
-        self.records.iter().any(|r| r.restored.is_none())
+        !self.open.is_empty()
+    }
+
+    /// Pod `p` was added or updated: if it is healthy now, its workload may be whole.
+    pub fn pod_changed(&mut self, world: &World, p: PodId) {
+        if self.any_open() && healthy(world, p) {
+            self.touched.push(Workload::of(world, p));
+        }
+    }
+
+    /// A node changed, or desired replicas: any workload may be whole.
+    pub fn everything_changed(&mut self) {
+        if self.any_open() {
+            self.touched_all = true;
+        }
     }
 
     pub fn note(&mut self, idx: usize, t: Time, what: String) {
@@ -237,15 +287,28 @@ impl Recoveries {
 
     /// Check whether open failures' workloads are whole again.
     pub fn observe(&mut self, world: &World, now: Time) {
-        for r in self
-            .records
-            .iter_mut()
-            .filter(|r| r.restored.is_none() && now >= r.not_before)
-        {
+        self.touched.sort_unstable();
+        self.touched.dedup();
+        for &i in &self.open {
+            let r = &mut self.records[i];
+            if now < r.not_before {
+                continue;
+            }
+            let all_of_them = std::mem::take(&mut r.check_all) || self.touched_all;
             let mut all = true;
             let mut latest = r.at;
             for (wl, target, restored) in r.workloads.iter_mut() {
-                if restored.is_none() {
+                let skip = !all_of_them && self.touched.binary_search(wl).is_err();
+                if restored.is_none() && skip && self.verify {
+                    let (desired, ready) = wl.health(world);
+                    if ready >= (*target).min(desired) && self.violation.is_none() {
+                        self.violation = Some(format!(
+                            "failure {:?}: {:?} is whole but was not re-checked",
+                            r.label, wl
+                        ));
+                    }
+                }
+                if restored.is_none() && !skip {
                     let (desired, ready) = wl.health(world);
                     if ready >= (*target).min(desired) {
                         *restored = Some(now);
@@ -266,6 +329,10 @@ impl Recoveries {
                 r.timeline.push((latest, "restored".to_string()));
             }
         }
+        self.touched.clear();
+        self.touched_all = false;
+        let records = &self.records;
+        self.open.retain(|&i| records[i].restored.is_none());
     }
 
     /// What the node lifecycle and taint eviction controllers did.

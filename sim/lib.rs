@@ -4,6 +4,7 @@
 //! validated [`scenario::Scenario`], [`run::run`] simulates it and returns a
 //! [`metrics::Report`].
 
+pub mod arrivals;
 pub mod check;
 pub mod compare;
 pub mod controllers;

@@ -246,14 +246,27 @@ fn jobs(j: Option<usize>) -> usize {
 
 /// Runs done and time left on stderr; hidden when stderr is not a terminal.
 fn progress(total: u64, quiet: bool) -> ProgressBar {
+    bar(total, "runs", quiet)
+}
+
+/// Simulated seconds done of one run, redrawn at most 4 times a second.
+fn sim_progress(duration: kubesim::engine::Time, quiet: bool) -> ProgressBar {
+    bar(duration / kubesim::engine::SECOND, "s simulated", quiet)
+}
+
+/// The progress bar of `compare`, `check` and `run` (`unit` names what `pos`
+/// counts); hidden with -q or when stderr is not a terminal.
+fn bar(total: u64, unit: &str, quiet: bool) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(4));
     bar.set_style(
-        ProgressStyle::with_template("[{bar:40}] {pos}/{len} runs  {elapsed} elapsed, ~{eta} left")
-            .expect("valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(&format!(
+            "[{{bar:40}}] {{pos}}/{{len}} {unit}  {{elapsed}} elapsed, ~{{eta}} left"
+        ))
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     bar
 }
@@ -337,7 +350,12 @@ fn run(cli: Cli) -> Result<u8, Error> {
         } => {
             let opts = options(&args)?;
             let scenario = kubesim::scenario::load(&args.scenario)?;
-            let report = kubesim::run::run(&scenario, &opts)?;
+            let bar = sim_progress(opts.duration.unwrap_or(scenario.duration), quiet);
+            let report = kubesim::run::run_with_progress(&scenario, &opts, &mut |now, _| {
+                bar.set_position(now / kubesim::engine::SECOND)
+            });
+            bar.finish_and_clear();
+            let report = report?;
             let dir = out.unwrap_or_else(|| PathBuf::from("reports/out").join(&scenario.name));
             kubesim::report::write_out(&report, &dir)?;
             if !quiet {

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use crate::arrivals::Arrivals;
 use crate::controllers::nodelifecycle::{LifecycleEvent, NodeLifecycle};
 use crate::controllers::{self, ControllerRef, Ctx};
 use crate::engine::{EventQueue, MILLISECOND, SECOND, SimRng, Time, rng_stream, seconds};
@@ -80,6 +81,8 @@ pub enum Event {
         service: ServiceId,
         version: u32,
     },
+    /// The next Job of `spec.jobArrivals[k]` arrives.
+    JobArrival(usize),
 }
 
 /// Failure events the run schedules itself.
@@ -112,6 +115,8 @@ struct Sim<'a> {
     scheduler: Scheduler,
     recorder: Recorder,
     pending_reconcile: BTreeSet<ControllerRef>,
+    /// The controllers' informer indexes.
+    caches: controllers::Caches,
     scheduler_wake: Option<Time>,
     /// Events other than samples and scheduler wake-ups still in the queue.
     real_events: u64,
@@ -135,6 +140,7 @@ struct Sim<'a> {
     /// Scenario event index → its recovery record.
     event_record: HashMap<usize, usize>,
     random: Vec<(Time, Time, NodeId)>,
+    arrivals: Arrivals,
     /// Pods told to crash, until when (`None`: for ever).
     crashing: BTreeMap<PodId, Option<Time>>,
     failure_rng: SimRng,
@@ -156,7 +162,22 @@ pub struct ExplainRequest {
 
 /// Simulate a loaded scenario.
 pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<Report, Error> {
-    run_with(scenario, opts, None).map(|(r, _)| r)
+    run_with(scenario, opts, None, None).map(|(r, _)| r)
+}
+
+/// Events between two calls of a progress callback: often enough for a few
+/// updates per wall-clock second at any realistic speed, rare enough to cost
+/// nothing. The loop never reads the machine's clock itself.
+pub const PROGRESS_EVERY: u64 = 1 << 10;
+
+/// [`run`], calling `progress(now, end)` with the simulated time every
+/// [`PROGRESS_EVERY`] events and once at the end (for a progress bar).
+pub fn run_with_progress(
+    scenario: &Scenario,
+    opts: &RunOptions,
+    progress: &mut dyn FnMut(Time, Time),
+) -> Result<Report, Error> {
+    run_with(scenario, opts, None, Some(progress)).map(|(r, _)| r)
 }
 
 /// Simulate until the scheduler is about to place the requested pod (or until
@@ -166,7 +187,7 @@ pub fn explain(
     opts: &RunOptions,
     req: ExplainRequest,
 ) -> Result<Explanation, Error> {
-    let (report, explanation) = run_with(scenario, opts, Some(req.clone()))?;
+    let (report, explanation) = run_with(scenario, opts, Some(req.clone()), None)?;
     if let Some(e) = explanation {
         return Ok(e);
     }
@@ -192,6 +213,7 @@ fn run_with(
     scenario: &Scenario,
     opts: &RunOptions,
     explain: Option<ExplainRequest>,
+    mut progress: Option<&mut dyn FnMut(Time, Time)>,
 ) -> Result<(Report, Option<Explanation>), Error> {
     let wall = std::time::Instant::now();
     let seed = opts.seed.unwrap_or(scenario.seed);
@@ -227,6 +249,7 @@ fn run_with(
         scheduler,
         recorder: Recorder::default(),
         pending_reconcile: BTreeSet::new(),
+        caches: controllers::Caches::default(),
         scheduler_wake: None,
         real_events: 0,
         reasons: HashMap::new(),
@@ -248,9 +271,10 @@ fn run_with(
         topo,
         traffic,
         traffic_last: 0,
-        recoveries: Recoveries::default(),
+        recoveries: Recoveries::verified(opts.check_invariants),
         event_record: HashMap::new(),
         random,
+        arrivals: Arrivals::new(&scenario.job_arrivals, &scenario.world, seed),
         crashing: BTreeMap::new(),
         failure_rng: rng_stream(seed, "failures"),
         taint_pass_at: None,
@@ -279,6 +303,11 @@ fn run_with(
         }
         last_time = t;
         events += 1;
+        if events.is_multiple_of(PROGRESS_EVERY)
+            && let Some(p) = progress.as_mut()
+        {
+            p(t, duration);
+        }
         sim.recorder.advance(&sim.world, t);
         if !is_periodic(&ev) {
             sim.real_events -= 1;
@@ -301,6 +330,13 @@ fn run_with(
         sim.settle(t);
         sim.after_event(t);
         if sim.check_invariants {
+            if let Some(m) = sim.recoveries.violation.take() {
+                return Err(Error::Internal(format!(
+                    "invariant violated at {:.6}s after {:?}: {m}",
+                    seconds(t),
+                    ev
+                )));
+            }
             sim.world.check_invariants().map_err(|m| {
                 Error::Internal(format!(
                     "invariant violated at {:.6}s after {:?}: {m}",
@@ -343,14 +379,16 @@ fn run_with(
     {
         sim.explanation = Some(sim.scheduler.explain(&sim.world, pod, *at));
     }
+    if let Some(p) = progress.as_mut() {
+        p(end, duration);
+    }
     let explanation = sim.explanation.take();
     let mut report = sim.report(seed, &sched_spec, version, end, events);
     report.wall_seconds = wall.elapsed().as_secs_f64();
-    report.events_per_second = if report.wall_seconds > 0.0 {
-        (events as f64 / report.wall_seconds).round()
-    } else {
-        0.0
-    };
+    if report.wall_seconds > 0.0 {
+        report.events_per_second = (events as f64 / report.wall_seconds).round();
+        report.sim_to_wall_ratio = round6(report.simulated_seconds / report.wall_seconds);
+    }
     Ok((report, explanation))
 }
 
@@ -376,6 +414,11 @@ impl Sim<'_> {
             let (down, up, _) = self.random[k];
             self.schedule(down, Event::Fault(Fault::RandomDown(k)));
             self.schedule(up, Event::Fault(Fault::RandomUp(k)));
+        }
+        for k in 0..self.arrivals.specs.len() {
+            if let Some(t) = self.arrivals.next(k, self.arrivals.specs[k].start) {
+                self.schedule(t, Event::JobArrival(k));
+            }
         }
         for i in 0..self.traffic.specs.len() {
             self.schedule(self.traffic.specs[i].start, Event::TrafficStart(i));
@@ -425,6 +468,7 @@ impl Sim<'_> {
                     world: &mut self.world,
                     now,
                     requeue: &mut self.requeue,
+                    caches: &mut self.caches,
                 };
                 controllers::reconcile(&mut ctx, r);
                 if let ControllerRef::Endpoints(svc) = r
@@ -545,6 +589,13 @@ impl Sim<'_> {
             }
             Event::ProxySync { service, version } => {
                 self.traffic.sync(&self.topo, service, version);
+            }
+            Event::JobArrival(k) => {
+                let job = self.arrivals.arrive(&mut self.world, k, now);
+                self.wake(ControllerRef::Job(job));
+                if let Some(t) = self.arrivals.next(k, now) {
+                    self.schedule(t, Event::JobArrival(k));
+                }
             }
         }
         self.dirty = true;
@@ -809,6 +860,8 @@ impl Sim<'_> {
     }
 
     fn scenario_event(&mut self, i: usize, now: Time) {
+        // Desired replicas may change: every failure's workloads are re-checked.
+        self.recoveries.everything_changed();
         let label = self.scenario.events[i].label.clone();
         match &self.scenario.events[i].action {
             Action::FailNodes { nodes, duration } => {
@@ -843,6 +896,20 @@ impl Sim<'_> {
                 self.crash(i, target, Some(duration.map(|d| now + d)), now)
             }
             Action::SetTraffic { traffic, rate } => self.set_rate(*traffic, *rate, now),
+            Action::Rollout { deployment, change } => {
+                let d = *deployment;
+                let current = self.world.deployments[d.idx()].spec;
+                let spec = controllers::deployment::changed_template(
+                    self.world.spec(current),
+                    change,
+                    now,
+                );
+                if spec != *self.world.spec(current) {
+                    let id = self.world.add_spec(spec);
+                    controllers::deployment::rollout(&mut self.world, d, id);
+                    self.wake(ControllerRef::Deployment(d));
+                }
+            }
             Action::Scale { target, replicas } => match *target {
                 ScaleTarget::Deployment(d) => {
                     self.world.deployments[d.idx()].replicas = *replicas;
@@ -917,6 +984,15 @@ impl Sim<'_> {
                 break;
             }
             for c in changes {
+                if self.recoveries.any_open() {
+                    match c {
+                        Change::PodAdded(p) | Change::PodUpdated(p) => {
+                            self.recoveries.pod_changed(&self.world, p)
+                        }
+                        Change::NodeUpdated(_) => self.recoveries.everything_changed(),
+                        Change::PodDeleting(_) | Change::PodRemoved(_) => {}
+                    }
+                }
                 match c {
                     Change::PodAdded(_) => self.recorder.created += 1,
                     Change::PodDeleting(p) => {
@@ -933,7 +1009,7 @@ impl Sim<'_> {
                 }
                 self.scheduler.on_change(&self.world, c, now);
                 let mut buf = std::mem::take(&mut self.watch_buf);
-                controllers::watchers(&self.world, c, &mut buf);
+                controllers::watchers(&self.world, &mut self.caches, c, &mut buf);
                 for r in buf.drain(..) {
                     self.wake(r);
                 }
@@ -1019,6 +1095,7 @@ impl Sim<'_> {
             events_processed: events,
             wall_seconds: 0.0,
             events_per_second: 0.0,
+            sim_to_wall_ratio: 0.0,
             pods: PodCounts {
                 created: self.recorder.created,
                 scheduled: self.recorder.scheduled,

@@ -23,7 +23,9 @@
 
 use std::cmp::Ordering;
 
-use crate::controllers::{Ctx, WorkloadStatus, create_generated_pod, slow_start_batch};
+use crate::controllers::{
+    ControllerRef, Ctx, WorkloadStatus, create_generated_pod, slow_start_batch,
+};
 use crate::engine::Time;
 use crate::model::labels::{
     NODE_NAME_FIELD, NodeSelector, NodeSelectorTerm, Operator, Requirement,
@@ -73,6 +75,16 @@ fn with_daemon_tolerations(mut tolerations: Vec<Toleration>) -> Vec<Toleration> 
 
 /// `NodeShouldRunDaemonPod`: (should run, should continue running).
 pub fn node_should_run(template: &PodSpec, node: &Node) -> (bool, bool) {
+    should_run(
+        template,
+        &with_daemon_tolerations(template.tolerations.clone()),
+        node,
+    )
+}
+
+/// [`node_should_run`] with the template's tolerations and the daemon ones
+/// already merged (a sync computes them once, not once per node).
+fn should_run(template: &PodSpec, tolerations: &[Toleration], node: &Node) -> (bool, bool) {
     if template.node_name.as_ref().is_some_and(|n| *n != node.name) {
         return (false, false);
     }
@@ -87,14 +99,43 @@ pub fn node_should_run(template: &PodSpec, node: &Node) -> (bool, bool) {
     if !fits_selector || !fits_affinity {
         return (false, false);
     }
-    let tolerations = with_daemon_tolerations(template.tolerations.clone());
     let untolerated = |effects: &[TaintEffect]| {
-        find_untolerated(&node.taints, &tolerations, |t| effects.contains(&t.effect)).is_some()
+        find_untolerated(&node.taints, tolerations, |t| effects.contains(&t.effect)).is_some()
     };
     if untolerated(&[TaintEffect::NoSchedule, TaintEffect::NoExecute]) {
         return (false, !untolerated(&[TaintEffect::NoExecute]));
     }
     (true, true)
+}
+
+/// What each DaemonSet last made of each node (`NodeShouldRunDaemonPod`),
+/// so that a node update wakes only the DaemonSets whose verdict it changes:
+/// upstream's `updateNode` compares the verdicts for the old and the new node
+/// and enqueues a DaemonSet only when one differs (a node failing or coming
+/// back, which daemon pods tolerate, wakes none). A node never seen wakes
+/// every DaemonSet, so a fresh cache is merely slower.
+#[derive(Clone, Debug, Default)]
+pub struct NodeVerdicts(std::collections::HashMap<(DaemonSetId, NodeId), (SpecId, (bool, bool))>);
+
+impl NodeVerdicts {
+    /// Node `n` changed: the DaemonSets to wake, appended to `out`.
+    pub fn node_updated(&mut self, w: &World, n: NodeId, out: &mut Vec<ControllerRef>) {
+        let node = w.node(n);
+        for (i, ds) in w.daemonsets.iter().enumerate() {
+            if ds.deleted {
+                continue;
+            }
+            let id = DaemonSetId(i as u32);
+            let verdict = if node.deleted {
+                (false, false)
+            } else {
+                node_should_run(w.spec(ds.spec), node)
+            };
+            if self.0.insert((id, n), (ds.spec, verdict)) != Some((ds.spec, verdict)) {
+                out.push(ControllerRef::DaemonSet(id));
+            }
+        }
+    }
 }
 
 /// The per-node pod spec for `template` on `node` (cached).
@@ -139,18 +180,38 @@ pub fn target_node(w: &World, p: PodId) -> Option<NodeId> {
     })
 }
 
-/// The DaemonSet's pods (not removed) per node, in pod id order.
-fn pods_by_node(w: &World, ds: DaemonSetId) -> std::collections::BTreeMap<NodeId, Vec<PodId>> {
-    let mut m: std::collections::BTreeMap<NodeId, Vec<PodId>> = Default::default();
-    for &p in &w.daemonsets[ds.idx()].pods {
-        if w.pod(p).deleted {
-            continue;
-        }
-        if let Some(n) = target_node(w, p) {
-            m.entry(n).or_default().push(p);
-        }
+/// The DaemonSet's pods (not removed) by node: (node, pod) sorted by node,
+/// each node's pods in the DaemonSet's order (pod id order). One allocation,
+/// not one per node: a sync looks at every node of a large cluster.
+struct PodsByNode(Vec<(NodeId, PodId)>);
+
+impl PodsByNode {
+    fn of(w: &World, ds: DaemonSetId) -> PodsByNode {
+        let mut v: Vec<(NodeId, PodId)> = w.daemonsets[ds.idx()]
+            .pods
+            .iter()
+            .filter(|&&p| !w.pod(p).deleted)
+            .filter_map(|&p| target_node(w, p).map(|n| (n, p)))
+            .collect();
+        v.sort_by_key(|&(n, _)| n);
+        PodsByNode(v)
     }
-    m
+
+    /// The pods on node `n`.
+    fn on(&self, n: NodeId) -> impl Iterator<Item = PodId> + '_ {
+        let start = self.0.partition_point(|&(m, _)| m < n);
+        self.0[start..]
+            .iter()
+            .take_while(move |&&(m, _)| m == n)
+            .map(|&(_, p)| p)
+    }
+
+    /// Each node with pods, and its pods, in node order.
+    fn groups(&self) -> impl Iterator<Item = (NodeId, impl Iterator<Item = PodId> + '_)> + '_ {
+        self.0
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|g| (g[0].0, g.iter().map(|&(_, p)| p)))
+    }
 }
 
 /// `podByCreationTimestampAndPhase`: scheduled first, then oldest, then by name.
@@ -171,17 +232,18 @@ pub fn reconcile(ctx: &mut Ctx, id: DaemonSetId) {
         return;
     }
     let template = ds.spec;
-    let by_node = pods_by_node(w, id);
+    let by_node = PodsByNode::of(w, id);
+    let tolerations = with_daemon_tolerations(w.spec(template).tolerations.clone());
     let mut need: Vec<NodeId> = Vec::new();
     let mut delete: Vec<PodId> = Vec::new();
     for (n, node) in w.live_nodes() {
-        let (run, keep) = node_should_run(w.spec(template), node);
-        let pods = by_node.get(&n).map(Vec::as_slice).unwrap_or(&[]);
-        if run && pods.is_empty() {
+        let (run, keep) = should_run(w.spec(template), &tolerations, node);
+        let mut pods = by_node.on(n).peekable();
+        if run && pods.peek().is_none() {
             need.push(n);
         } else if keep {
             let mut running = Vec::new();
-            for &p in pods {
+            for p in pods {
                 let pod = w.pod(p);
                 if pod.deleting_since.is_some() {
                     continue;
@@ -197,11 +259,7 @@ pub fn reconcile(ctx: &mut Ctx, id: DaemonSetId) {
                 delete.extend_from_slice(&running[1..]);
             }
         } else if !keep {
-            delete.extend(
-                pods.iter()
-                    .copied()
-                    .filter(|&p| w.pod(p).deleting_since.is_none()),
-            );
+            delete.extend(pods.filter(|&p| w.pod(p).deleting_since.is_none()));
         }
     }
     let manage_acted = !need.is_empty() || !delete.is_empty();
@@ -237,22 +295,26 @@ fn rolling_update(w: &mut World, id: DaemonSetId, now: Time) {
     let mut unavailable = 0;
     let mut replace = Vec::new();
     let mut candidates = Vec::new();
-    for (n, pods) in pods_by_node(w, id) {
-        let live: Vec<PodId> = pods
-            .into_iter()
-            .filter(|&p| w.pod(p).deleting_since.is_none())
-            .collect();
+    for (n, pods) in PodsByNode::of(w, id).groups() {
         let current = w.daemon_pod_specs.get(&(template, n)).copied();
-        let (new, old): (Vec<PodId>, Vec<PodId>) =
-            live.iter().partition(|&&p| Some(w.pod(p).spec) == current);
-        if new.len() > 1 || old.len() > 1 || new.len() == old.len() {
-            unavailable += 1;
-        } else if let Some(&p) = new.first() {
-            unavailable += usize::from(!w.pod(p).ready);
-        } else if !w.pod(old[0]).ready {
-            replace.push(old[0]);
-        } else if unavailable < MAX_UNAVAILABLE {
-            candidates.push(old[0]);
+        // Live (not terminating) pods from the current template and from older
+        // ones: how many, and the first of each.
+        let (mut new, mut old) = ((0, None), (0, None));
+        for p in pods.filter(|&p| w.pod(p).deleting_since.is_none()) {
+            let slot = if Some(w.pod(p).spec) == current {
+                &mut new
+            } else {
+                &mut old
+            };
+            slot.0 += 1;
+            slot.1.get_or_insert(p);
+        }
+        match (new, old) {
+            ((n, _), (o, _)) if n > 1 || o > 1 || n == o => unavailable += 1,
+            ((_, Some(p)), _) => unavailable += usize::from(!w.pod(p).ready),
+            (_, (_, Some(p))) if !w.pod(p).ready => replace.push(p),
+            (_, (_, Some(p))) if unavailable < MAX_UNAVAILABLE => candidates.push(p),
+            _ => {}
         }
     }
     let room = MAX_UNAVAILABLE
@@ -266,18 +328,19 @@ fn rolling_update(w: &mut World, id: DaemonSetId, now: Time) {
 /// (of those, nodes with a pod), READY, UP-TO-DATE, AVAILABLE.
 pub fn status(w: &World, id: DaemonSetId) -> WorkloadStatus {
     let template = w.daemonsets[id.idx()].spec;
-    let by_node = pods_by_node(w, id);
+    let by_node = PodsByNode::of(w, id);
+    let tolerations = with_daemon_tolerations(w.spec(template).tolerations.clone());
     let mut s = WorkloadStatus::default();
     for (n, node) in w.live_nodes() {
-        if !node_should_run(w.spec(template), node).0 {
+        if !should_run(w.spec(template), &tolerations, node).0 {
             continue;
         }
         s.desired += 1;
-        let Some(pods) = by_node.get(&n) else {
+        let mut pods: Vec<PodId> = by_node.on(n).collect();
+        if pods.is_empty() {
             continue;
-        };
+        }
         s.current += 1;
-        let mut pods = pods.clone();
         pods.sort_by(|&a, &b| oldest_first(w, a, b));
         let pod = w.pod(pods[0]);
         if pod.ready {
@@ -328,10 +391,12 @@ mod tests {
     }
 
     fn nodes_with_pods(w: &World, ds: DaemonSetId) -> Vec<String> {
-        pods_by_node(w, ds)
-            .into_iter()
-            .filter(|(_, pods)| pods.iter().any(|&p| w.pod(p).deleting_since.is_none()))
-            .map(|(n, _)| w.node(n).name.clone())
+        PodsByNode::of(w, ds)
+            .groups()
+            .filter_map(|(n, mut pods)| {
+                pods.any(|p| w.pod(p).deleting_since.is_none()).then_some(n)
+            })
+            .map(|n| w.node(n).name.clone())
             .collect()
     }
 
@@ -490,5 +555,59 @@ mod tests {
         assert_eq!(max_terminating, 1);
         let s = status(&w, ds);
         assert_eq!((s.desired, s.current, s.ready, s.up_to_date), (3, 3, 3, 3));
+    }
+
+    #[test]
+    fn node_updates_wake_only_daemonsets_whose_verdict_changes() {
+        let mut w = test_world();
+        let all = add_ds(&mut w, agent());
+        let picky = add_ds(
+            &mut w,
+            PodSpec {
+                node_selector: labels(&[("disk", "ssd")]),
+                ..agent()
+            },
+        );
+        let n = NodeId(0);
+        let mut v = NodeVerdicts::default();
+        let woken = |v: &mut NodeVerdicts, w: &World| {
+            let mut out = Vec::new();
+            v.node_updated(w, n, &mut out);
+            out
+        };
+        // A node not seen before wakes every DaemonSet.
+        assert_eq!(
+            woken(&mut v, &w),
+            vec![
+                ControllerRef::DaemonSet(all),
+                ControllerRef::DaemonSet(picky)
+            ]
+        );
+        // The node becomes unreachable: daemon pods tolerate it, nobody wakes.
+        w.nodes[0].taints.push(taint(
+            "node.kubernetes.io/unreachable",
+            TaintEffect::NoExecute,
+        ));
+        w.nodes[0].up = false;
+        assert!(woken(&mut v, &w).is_empty());
+        // A label that only one DaemonSet selects.
+        w.nodes[0].labels.insert("disk".into(), "ssd".into());
+        assert_eq!(woken(&mut v, &w), vec![ControllerRef::DaemonSet(picky)]);
+        // A NoSchedule taint: the agent may stay but would not be placed anew.
+        w.nodes[0]
+            .taints
+            .push(taint("dedicated", TaintEffect::NoSchedule));
+        assert_eq!(
+            woken(&mut v, &w),
+            vec![
+                ControllerRef::DaemonSet(all),
+                ControllerRef::DaemonSet(picky)
+            ]
+        );
+        // A deleted node: nothing should run there any more.
+        w.nodes[0].taints.clear();
+        assert_eq!(woken(&mut v, &w).len(), 2);
+        w.nodes[0].deleted = true;
+        assert_eq!(woken(&mut v, &w).len(), 2);
     }
 }

@@ -34,6 +34,67 @@ pub fn rollout(world: &mut World, dep: DeploymentId, new_spec: SpecId) {
     world.deployments[dep.idx()].spec = new_spec;
 }
 
+/// The annotation `kubectl rollout restart` sets on the pod template
+/// (staging/src/k8s.io/kubectl/pkg/polymorphichelpers/objectrestarter.go).
+pub const RESTARTED_AT_ANNOTATION: &str = "kubectl.kubernetes.io/restartedAt";
+
+/// How a scenario's `rollout` event changes a Deployment's pod template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TemplateChange {
+    /// `kubectl set image deployment/NAME CONTAINER=IMAGE` (`container: None`:
+    /// `*=IMAGE`, every container, init containers included).
+    Image {
+        container: Option<String>,
+        image: String,
+    },
+    /// `kubectl rollout restart`: the restartedAt annotation becomes now.
+    Restart,
+}
+
+/// The template `change` makes of `spec` at `now` (which may equal `spec`:
+/// setting the image a template already has is no rollout, as upstream).
+pub fn changed_template(spec: &PodSpec, change: &TemplateChange, now: Time) -> PodSpec {
+    let mut s = spec.clone();
+    match change {
+        TemplateChange::Image { container, image } => {
+            for (i, name) in s.containers.iter().enumerate() {
+                if container.as_ref().is_none_or(|c| c == name) {
+                    s.images[i] = image.clone();
+                }
+            }
+        }
+        TemplateChange::Restart => {
+            s.annotations
+                .insert(RESTARTED_AT_ANNOTATION.to_string(), rfc3339(now));
+        }
+    }
+    s
+}
+
+/// Simulated time as an RFC 3339 timestamp (what kubectl writes with
+/// `time.Now().Format(time.RFC3339)`), counting from the Unix epoch: the
+/// simulation has no calendar, so its start is 1970-01-01T00:00:00Z.
+pub fn rfc3339(t: Time) -> String {
+    let secs = t / crate::engine::SECOND;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Days to civil date (Howard Hinnant's `civil_from_days`), for days ≥ 0.
+    let z = days as i64 + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// `ResolveFenceposts`: maxSurge rounds up, maxUnavailable down, and both 0
 /// would deadlock, so unavailable becomes 1.
 pub fn resolve_fenceposts(
@@ -670,6 +731,51 @@ mod tests {
             .iter()
             .map(|&r| rs(w, r).replicas)
             .collect()
+    }
+
+    #[test]
+    fn restarted_at_is_rfc3339_from_the_epoch() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        // 2 h 3 min 4.5 s: seconds are truncated, as RFC3339 without fraction.
+        assert_eq!(rfc3339(7_384_500_000), "1970-01-01T02:03:04Z");
+        // Day 59 is 1 March 1970 (not a leap year); day 365 is 1 January 1971.
+        assert_eq!(rfc3339(59 * 86_400 * SECOND), "1970-03-01T00:00:00Z");
+        assert_eq!(rfc3339(365 * 86_400 * SECOND), "1971-01-01T00:00:00Z");
+        // 1970 and 1971 have 365 days: day 730 is 1 January 1972, day 761 is
+        // 1 February, and 1972 is a leap year, so day 789 is 29 February.
+        assert_eq!(rfc3339(789 * 86_400 * SECOND), "1972-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn template_changes_set_images_or_the_restart_annotation() {
+        let spec = PodSpec {
+            images: vec!["init:1".into(), "web:1".into(), "log:1".into()],
+            containers: vec!["setup".into(), "web".into(), "log".into()],
+            ..Default::default()
+        };
+        let one = TemplateChange::Image {
+            container: Some("web".into()),
+            image: "web:2".into(),
+        };
+        assert_eq!(
+            changed_template(&spec, &one, 0).images,
+            vec!["init:1", "web:2", "log:1"]
+        );
+        let all = TemplateChange::Image {
+            container: None,
+            image: "x:9".into(),
+        };
+        assert_eq!(changed_template(&spec, &all, 0).images, vec!["x:9"; 3]);
+        let r = changed_template(&spec, &TemplateChange::Restart, 90 * SECOND);
+        assert_eq!(
+            r.annotations[RESTARTED_AT_ANNOTATION],
+            "1970-01-01T00:01:30Z"
+        );
+        assert_eq!(
+            (r.images.clone(), r.labels.clone()),
+            (spec.images.clone(), spec.labels.clone())
+        );
+        assert_ne!(r, spec);
     }
 
     #[test]

@@ -13,7 +13,8 @@
 //! The slices themselves (100 endpoints each) are not modelled: the Service
 //! keeps three lists in pod id order — ready, not serving, and serving but
 //! terminating (what kube-proxy falls back to when nothing is ready).
-//! Finding the selected pods scans all pods.
+//! The selected pods come from [`Index`], as upstream lists them from the pod
+//! informer's index rather than from the API.
 
 use crate::controllers::{ControllerRef, Ctx};
 use crate::model::labels::Labels;
@@ -21,28 +22,22 @@ use crate::model::*;
 
 pub fn reconcile(ctx: &mut Ctx, svc: ServiceId) {
     let w = &mut *ctx.world;
+    let members = ctx.caches.endpoints.selected(w, svc);
     let s = &w.services[svc.idx()];
     let (mut ready, mut not_ready, mut terminating) = (Vec::new(), Vec::new(), Vec::new());
-    if let Some(selector) = &s.selector {
-        for (i, pod) in w.pods.iter().enumerate() {
-            if pod.deleted
-                || pod.namespace != s.meta.namespace
-                || pod.phase != PodPhase::Running
-                || pod.node.is_none()
-                || !selects(selector, &w.specs[pod.spec.idx()].labels)
-            {
-                continue;
-            }
-            let id = PodId(i as u32);
-            let serving = pod.ready || s.publish_not_ready;
-            let is_terminating = pod.deleting_since.is_some();
-            if serving && (!is_terminating || s.publish_not_ready) {
-                ready.push(id);
-            } else if serving {
-                terminating.push(id);
-            } else {
-                not_ready.push(id);
-            }
+    for &id in members {
+        let pod = w.pod(id);
+        if pod.phase != PodPhase::Running || pod.node.is_none() {
+            continue;
+        }
+        let serving = pod.ready || s.publish_not_ready;
+        let is_terminating = pod.deleting_since.is_some();
+        if serving && (!is_terminating || s.publish_not_ready) {
+            ready.push(id);
+        } else if serving {
+            terminating.push(id);
+        } else {
+            not_ready.push(id);
         }
     }
     let s = &mut w.services[svc.idx()];
@@ -58,15 +53,86 @@ fn selects(selector: &Labels, labels: &Labels) -> bool {
 }
 
 /// The Services whose endpoints depend on pod `p`, appended to `out`.
-pub fn services_selecting(w: &World, p: PodId, out: &mut Vec<ControllerRef>) {
+pub fn services_selecting(w: &World, index: &mut Index, p: PodId, out: &mut Vec<ControllerRef>) {
     let pod = w.pod(p);
-    let labels = &w.pod_spec(p).labels;
-    for (i, s) in w.services.iter().enumerate() {
-        if s.meta.namespace == pod.namespace
-            && s.selector.as_ref().is_some_and(|sel| selects(sel, labels))
-        {
-            out.push(ControllerRef::Endpoints(ServiceId(i as u32)));
+    for &s in index.selecting_spec(w, pod.spec) {
+        if w.services[s.idx()].meta.namespace == pod.namespace {
+            out.push(ControllerRef::Endpoints(s));
         }
+    }
+}
+
+/// Which pods each Service selects, kept as the pod informer's index would
+/// be: pods are placed when first seen and dropped once removed. A pod's
+/// labels never change (they are its spec's) and specs, pods and Services are
+/// append-only arenas, so the index follows the World by looking at what was
+/// appended since its last look; it is derived state, rebuilt from scratch
+/// when the Services change (only at load).
+#[derive(Clone, Debug, Default)]
+pub struct Index {
+    /// Services indexed (the length of the World's arena when built).
+    services: usize,
+    /// Pods looked at so far: a prefix of the pod arena.
+    pods_seen: usize,
+    /// Per Service: the pods it selects, in id order (removed ones until the
+    /// next sync of that Service).
+    members: Vec<Vec<PodId>>,
+    /// Per spec: the Services with a selector matching its labels, in any
+    /// namespace (`None`: not computed yet). Specs never change.
+    by_spec: Vec<Option<Box<[ServiceId]>>>,
+}
+
+impl Index {
+    /// The Services whose selector matches `spec`'s labels (any namespace).
+    fn selecting_spec(&mut self, w: &World, spec: SpecId) -> &[ServiceId] {
+        self.catch_up_services(w);
+        if self.by_spec.len() <= spec.idx() {
+            self.by_spec.resize(spec.idx() + 1, None);
+        }
+        self.by_spec[spec.idx()].get_or_insert_with(|| {
+            let labels = &w.spec(spec).labels;
+            w.services
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.selector.as_ref().is_some_and(|sel| selects(sel, labels)))
+                .map(|(i, _)| ServiceId(i as u32))
+                .collect()
+        })
+    }
+
+    fn catch_up_services(&mut self, w: &World) {
+        if self.services != w.services.len() {
+            *self = Index {
+                services: w.services.len(),
+                members: vec![Vec::new(); w.services.len()],
+                ..Default::default()
+            };
+        }
+    }
+
+    /// The pods Service `svc` selects now, in id order.
+    pub fn selected(&mut self, w: &World, svc: ServiceId) -> &[PodId] {
+        self.catch_up_services(w);
+        while self.pods_seen < w.pods.len() {
+            let id = PodId(self.pods_seen as u32);
+            self.pods_seen += 1;
+            let pod = w.pod(id);
+            if pod.deleted {
+                continue;
+            }
+            self.selecting_spec(w, pod.spec);
+            let Index {
+                by_spec, members, ..
+            } = self;
+            for &s in by_spec[pod.spec.idx()].as_deref().unwrap_or_default() {
+                if w.services[s.idx()].meta.namespace == pod.namespace {
+                    members[s.idx()].push(id);
+                }
+            }
+        }
+        let m = &mut self.members[svc.idx()];
+        m.retain(|&p| !w.pod(p).deleted);
+        m
     }
 }
 
@@ -93,23 +159,7 @@ mod tests {
 
     fn pods(w: &mut World, app: &str, n: usize) -> Vec<PodId> {
         let spec = spec_with_labels(w, &[("app", app), ("tier", "web")]);
-        w.jobs.push(Job {
-            meta: meta("owner", &[]),
-            completions: None,
-            parallelism: 1,
-            backoff_limit: 6,
-            spec,
-            pods: Vec::new(),
-            succeeded: 0,
-            failed: 0,
-            state: JobState::Running,
-            started_at: 0,
-            finished_at: None,
-            next_index: 0,
-            tracking: Default::default(),
-            deleted: false,
-        });
-        let owner = Owner::Job(JobId(w.jobs.len() as u32 - 1));
+        let owner = Owner::Job(add_job(w, "owner", spec));
         (0..n)
             .map(|i| w.create_pod(new_pod(format!("{app}-{i}"), "default", spec, owner), 0))
             .collect()
@@ -166,14 +216,93 @@ mod tests {
         run(&mut w, ControllerRef::Endpoints(none), 2 * SECOND);
         assert!(w.services[none.idx()].endpoints.is_empty());
         let mut out = Vec::new();
-        watchers(&w, Change::PodUpdated(a[0]), &mut out);
+        watchers(
+            &w,
+            &mut Default::default(),
+            Change::PodUpdated(a[0]),
+            &mut out,
+        );
         assert!(out.contains(&ControllerRef::Endpoints(all)));
         assert!(out.contains(&ControllerRef::Endpoints(web)));
         assert!(!out.contains(&ControllerRef::Endpoints(other)));
         assert!(!out.contains(&ControllerRef::Endpoints(none)));
         // The node holding the pod wakes the same services.
         let mut out = Vec::new();
-        watchers(&w, Change::NodeUpdated(w.pod(a[0]).node.unwrap()), &mut out);
+        watchers(
+            &w,
+            &mut Default::default(),
+            Change::NodeUpdated(w.pod(a[0]).node.unwrap()),
+            &mut out,
+        );
         assert!(out.contains(&ControllerRef::Endpoints(web)));
+    }
+
+    /// The pods a selector selects, found the straightforward way: every pod.
+    fn scan(w: &World, svc: ServiceId) -> Vec<PodId> {
+        let s = &w.services[svc.idx()];
+        (0..w.pods.len() as u32)
+            .map(PodId)
+            .filter(|&p| {
+                let pod = w.pod(p);
+                !pod.deleted
+                    && pod.namespace == s.meta.namespace
+                    && s.selector
+                        .as_ref()
+                        .is_some_and(|sel| selects(sel, &w.pod_spec(p).labels))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_index_selects_what_a_scan_of_every_pod_selects() {
+        use rand::RngExt;
+        let mut rng = crate::engine::rng_stream(9, "test/endpoint-index");
+        let mut w = test_world();
+        let apps = ["a", "b", "c"];
+        let namespaces = ["default", "other"];
+        for (i, app) in apps.iter().enumerate() {
+            add_service(&mut w, Some(labels(&[("app", app)])), false);
+            w.services[i].meta.namespace = namespaces[i % 2].to_string();
+        }
+        add_service(&mut w, Some(labels(&[("tier", "web")])), false);
+        add_service(&mut w, Some(Labels::new()), false);
+        add_service(&mut w, None, false);
+        let specs: Vec<SpecId> = apps
+            .iter()
+            .flat_map(|app| {
+                [
+                    labels(&[("app", app), ("tier", "web")]),
+                    labels(&[("app", app)]),
+                ]
+            })
+            .map(|l| {
+                w.add_spec(PodSpec {
+                    labels: l,
+                    ..Default::default()
+                })
+            })
+            .collect();
+        let mut index = Index::default();
+        for step in 0..400 {
+            let spec = specs[rng.random_range(0..specs.len())];
+            let ns = namespaces[rng.random_range(0..2)];
+            let mut pod = Pod::new(format!("p-{step}"), ns, spec, None);
+            pod.created_at = step;
+            w.create_pod(pod, step);
+            if rng.random_range(0..3) == 0 {
+                let live: Vec<PodId> = (0..w.pods.len() as u32)
+                    .map(PodId)
+                    .filter(|&p| !w.pod(p).deleted)
+                    .collect();
+                w.remove_pod(live[rng.random_range(0..live.len())]);
+            }
+            let svc = ServiceId(rng.random_range(0..w.services.len() as u32));
+            assert_eq!(index.selected(&w, svc), scan(&w, svc), "step {step}");
+        }
+        for i in 0..w.services.len() as u32 {
+            let svc = ServiceId(i);
+            assert_eq!(index.selected(&w, svc), scan(&w, svc));
+            assert_eq!(Index::default().selected(&w, svc), scan(&w, svc));
+        }
     }
 }

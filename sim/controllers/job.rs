@@ -23,8 +23,12 @@
 //! Simplified: a pod's finish time is its deletion time, or its start plus
 //! run duration (the kubelet's exit), else the sync time. The Complete and
 //! Failed states are set at once (upstream waits for pods to terminate behind
-//! the SuccessCriteriaMet / FailureTarget conditions). No Indexed mode,
-//! activeDeadlineSeconds, suspend, podFailurePolicy or successPolicy.
+//! the SuccessCriteriaMet / FailureTarget conditions). A suspended Job
+//! (`spec.suspend`) creates no pods; nothing suspends or resumes a Job during a
+//! run, so it never has pods to delete (suspended Jobs are the templates of
+//! `spec.jobArrivals`). A finished Job with `ttlSecondsAfterFinished` is handed
+//! to the TTL-after-finished controller (see `ttlafterfinished`). No Indexed
+//! mode, activeDeadlineSeconds, podFailurePolicy or successPolicy.
 
 use crate::controllers::replicaset::pods_to_delete;
 use crate::controllers::{
@@ -76,7 +80,7 @@ pub fn reconcile(ctx: &mut Ctx, id: JobId) {
     let now = ctx.now;
     let w = &mut *ctx.world;
     let job = &w.jobs[id.idx()];
-    if job.deleted || job.state != JobState::Running {
+    if job.deleted || job.state != JobState::Running || job.suspend {
         return;
     }
 
@@ -124,9 +128,11 @@ pub fn reconcile(ctx: &mut Ctx, id: JobId) {
         let job = &mut w.jobs[id.idx()];
         job.state = JobState::Failed;
         job.finished_at = Some(now);
+        let ttl = job.ttl_after_finished;
         for p in active {
             w.mark_deleting(p, now);
         }
+        finished(ctx, id, ttl);
         return;
     }
 
@@ -140,6 +146,16 @@ pub fn reconcile(ctx: &mut Ctx, id: JobId) {
     if complete {
         job.state = JobState::Complete;
         job.finished_at = Some(now);
+        let ttl = job.ttl_after_finished;
+        finished(ctx, id, ttl);
+    }
+}
+
+/// The Job just finished: the TTL-after-finished controller, which watches
+/// Jobs, queues it for when its TTL expires.
+fn finished(ctx: &mut Ctx, id: JobId, ttl: Option<Time>) {
+    if let Some(ttl) = ttl {
+        ctx.requeue_at(ctx.now + ttl, ControllerRef::TtlAfterFinished(id));
     }
 }
 
@@ -234,7 +250,7 @@ mod tests {
     use super::*;
     use crate::controllers::testutil::*;
 
-    fn add_job(
+    fn pi_job(
         w: &mut World,
         completions: Option<i32>,
         parallelism: i32,
@@ -245,23 +261,11 @@ mod tests {
             restart_policy: RestartPolicy::Never,
             ..Default::default()
         });
-        w.jobs.push(Job {
-            meta: meta("pi", &[]),
-            completions,
-            parallelism,
-            backoff_limit,
-            spec,
-            pods: Vec::new(),
-            succeeded: 0,
-            failed: 0,
-            state: JobState::Running,
-            started_at: 0,
-            finished_at: None,
-            next_index: 0,
-            tracking: Default::default(),
-            deleted: false,
-        });
-        JobId(w.jobs.len() as u32 - 1)
+        let j = add_job(w, "pi", spec);
+        let job = &mut w.jobs[j.idx()];
+        (job.completions, job.parallelism, job.backoff_limit) =
+            (completions, parallelism, backoff_limit);
+        j
     }
 
     fn active(w: &World, j: JobId) -> Vec<PodId> {
@@ -296,7 +300,7 @@ mod tests {
     #[test]
     fn runs_parallelism_pods_until_completions_succeed() {
         let mut w = test_world();
-        let j = add_job(&mut w, Some(5), 2, 6);
+        let j = pi_job(&mut w, Some(5), 2, 6);
         let c = ControllerRef::Job(j);
         run(&mut w, c, 0);
         let a = active(&w, j);
@@ -326,7 +330,7 @@ mod tests {
     #[test]
     fn without_completions_the_first_success_completes_once_others_finish() {
         let mut w = test_world();
-        let j = add_job(&mut w, None, 3, 6);
+        let j = pi_job(&mut w, None, 3, 6);
         let c = ControllerRef::Job(j);
         run(&mut w, c, 0);
         let a = active(&w, j);
@@ -346,7 +350,7 @@ mod tests {
     #[test]
     fn failures_back_off_and_exceeding_the_limit_fails_the_job() {
         let mut w = test_world();
-        let j = add_job(&mut w, Some(1), 1, 2);
+        let j = pi_job(&mut w, Some(1), 1, 2);
         let c = ControllerRef::Job(j);
         run(&mut w, c, 0);
         // First failure at 5 s: the replacement waits 10 s (until 15 s).
@@ -385,7 +389,7 @@ mod tests {
     #[test]
     fn failing_deletes_active_pods_and_deleted_pods_count_as_failures() {
         let mut w = test_world();
-        let j = add_job(&mut w, Some(4), 3, 1);
+        let j = pi_job(&mut w, Some(4), 3, 1);
         let c = ControllerRef::Job(j);
         run(&mut w, c, 0);
         let a = active(&w, j);
@@ -431,7 +435,7 @@ mod tests {
     #[test]
     fn on_failure_restarts_count_toward_the_limit() {
         let mut w = test_world();
-        let j = add_job(&mut w, Some(1), 1, 3);
+        let j = pi_job(&mut w, Some(1), 1, 3);
         let spec = w.jobs[j.idx()].spec;
         w.specs[spec.idx()].restart_policy = RestartPolicy::OnFailure;
         let c = ControllerRef::Job(j);

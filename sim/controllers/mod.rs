@@ -17,6 +17,7 @@ pub mod job;
 pub mod nodelifecycle;
 pub mod replicaset;
 pub mod statefulset;
+pub mod ttlafterfinished;
 
 use crate::engine::{SECOND, Time, splitmix64};
 use crate::model::*;
@@ -29,6 +30,8 @@ pub enum ControllerRef {
     StatefulSet(StatefulSetId),
     DaemonSet(DaemonSetId),
     Job(JobId),
+    /// The TTL-after-finished controller's work item is a finished Job.
+    TtlAfterFinished(JobId),
     /// The EndpointSlice controller's work item is a Service.
     Endpoints(ServiceId),
 }
@@ -39,6 +42,18 @@ pub struct Ctx<'a> {
     pub now: Time,
     /// Requests to be reconciled again at a later time (minReadySeconds, backoff…).
     pub requeue: &'a mut Vec<(Time, ControllerRef)>,
+    pub caches: &'a mut Caches,
+}
+
+/// What controllers keep between reconciles, as upstream's informer indexes:
+/// derived from the World (never a source of truth) and brought up to date
+/// lazily, so a fresh one is always correct, only slower at first.
+#[derive(Clone, Debug, Default)]
+pub struct Caches {
+    /// Pods by the Services that select them.
+    pub endpoints: endpointslice::Index,
+    /// Each DaemonSet's verdict on each node, for node updates.
+    pub daemon_nodes: daemonset::NodeVerdicts,
 }
 
 impl Ctx<'_> {
@@ -56,12 +71,13 @@ pub fn reconcile(ctx: &mut Ctx, c: ControllerRef) {
         ControllerRef::StatefulSet(s) => statefulset::reconcile(ctx, s),
         ControllerRef::DaemonSet(ds) => daemonset::reconcile(ctx, ds),
         ControllerRef::Job(j) => job::reconcile(ctx, j),
+        ControllerRef::TtlAfterFinished(j) => ttlafterfinished::reconcile(ctx, j),
         ControllerRef::Endpoints(svc) => endpointslice::reconcile(ctx, svc),
     }
 }
 
 /// The controllers that a World change wakes, appended to `out` (duplicates allowed).
-pub fn watchers(world: &World, change: Change, out: &mut Vec<ControllerRef>) {
+pub fn watchers(world: &World, caches: &mut Caches, change: Change, out: &mut Vec<ControllerRef>) {
     match change {
         Change::PodAdded(p)
         | Change::PodUpdated(p)
@@ -80,16 +96,12 @@ pub fn watchers(world: &World, change: Change, out: &mut Vec<ControllerRef>) {
                 Some(Owner::Job(j)) => out.push(ControllerRef::Job(j)),
                 None => {}
             }
-            endpointslice::services_selecting(world, p, out);
+            endpointslice::services_selecting(world, &mut caches.endpoints, p, out);
         }
         Change::NodeUpdated(n) => {
-            for (i, ds) in world.daemonsets.iter().enumerate() {
-                if !ds.deleted {
-                    out.push(ControllerRef::DaemonSet(DaemonSetId(i as u32)));
-                }
-            }
+            caches.daemon_nodes.node_updated(world, n, out);
             for &p in &world.node(n).pods {
-                endpointslice::services_selecting(world, p, out);
+                endpointslice::services_selecting(world, &mut caches.endpoints, p, out);
             }
         }
     }
@@ -126,7 +138,7 @@ pub fn status(world: &World, c: ControllerRef, now: Time) -> WorkloadStatus {
         ControllerRef::ReplicaSet(rs) => replicaset::status(world, rs, now),
         ControllerRef::StatefulSet(s) => statefulset::status(world, s),
         ControllerRef::DaemonSet(ds) => daemonset::status(world, ds),
-        ControllerRef::Job(j) => job::status(world, j),
+        ControllerRef::Job(j) | ControllerRef::TtlAfterFinished(j) => job::status(world, j),
         ControllerRef::Endpoints(svc) => {
             let s = &world.services[svc.idx()];
             let ready = s.endpoints.len() as i32;
@@ -303,6 +315,30 @@ pub(crate) mod testutil {
         })
     }
 
+    /// A Running Job `name` with pod spec `spec`: one completion, parallelism
+    /// 1, backoffLimit 6, no TTL (tests set what they need).
+    pub fn add_job(w: &mut World, name: &str, spec: SpecId) -> JobId {
+        w.jobs.push(Job {
+            meta: meta(name, &[]),
+            completions: Some(1),
+            parallelism: 1,
+            backoff_limit: 6,
+            suspend: false,
+            ttl_after_finished: None,
+            spec,
+            pods: Vec::new(),
+            succeeded: 0,
+            failed: 0,
+            state: JobState::Running,
+            started_at: 0,
+            finished_at: None,
+            next_index: 0,
+            tracking: Default::default(),
+            deleted: false,
+        });
+        JobId(w.jobs.len() as u32 - 1)
+    }
+
     /// Bind (to `node`, or the node with the fewest pods) and make the pod
     /// Running and Ready at `now`, as scheduler and kubelet would.
     pub fn start(w: &mut World, p: PodId, node: Option<NodeId>, now: Time) {
@@ -337,6 +373,7 @@ pub(crate) mod testutil {
             world: w,
             now,
             requeue: &mut requeue,
+            caches: &mut Caches::default(),
         };
         reconcile(&mut ctx, c);
         requeue
@@ -359,7 +396,7 @@ pub(crate) mod testutil {
             let changes: Vec<Change> = w.changes.drain(..).collect();
             let mut woken = Vec::new();
             for ch in changes {
-                watchers(w, ch, &mut woken);
+                watchers(w, &mut Caches::default(), ch, &mut woken);
             }
             for r in woken {
                 if !queue.contains(&r) {

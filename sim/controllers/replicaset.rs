@@ -77,14 +77,14 @@ pub fn pods_to_delete(
 ) -> Vec<PodId> {
     if diff < pods.len() {
         // Rank: active related pods on the same node (unassigned pods share the
-        // node "").
-        let rank = |p: PodId| {
-            let node = w.pod(p).node;
-            related
-                .iter()
-                .filter(|&&q| w.pod(q).is_active() && w.pod(q).node == node)
-                .count()
-        };
+        // node ""), counted once per node as upstream's podsOnNode map does.
+        let mut on_node: std::collections::HashMap<Option<NodeId>, usize> = Default::default();
+        for &q in related {
+            if w.pod(q).is_active() {
+                *on_node.entry(w.pod(q).node).or_default() += 1;
+            }
+        }
+        let rank = |p: PodId| on_node.get(&w.pod(p).node).copied().unwrap_or(0);
         let ranked: Vec<(PodId, usize)> = pods.iter().map(|&p| (p, rank(p))).collect();
         let mut ranked = ranked;
         merge_sort_by(&mut ranked, &|a, b| delete_first(w, *a, *b, now));

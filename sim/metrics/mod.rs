@@ -173,7 +173,8 @@ pub struct Sample {
     pub cpu_allocation: f64,
     pub memory_allocation: f64,
     /// Ready pods per workload, in the order of [`Series::workloads`] (a
-    /// workload created later than this sample has no entry yet).
+    /// workload created later than this sample has no entry yet; only the
+    /// first [`MAX_WORKLOAD_SERIES`] workloads seen have one).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ready: Vec<i64>,
     /// Ready endpoints per Service, in the order of [`Series::services`].
@@ -189,11 +190,20 @@ pub struct Sample {
 /// and report.json large).
 pub const MAX_NODE_SERIES: usize = 200;
 
+/// Workloads seen after this many get no time series: Jobs that arrive all
+/// day would otherwise add a column each to every later sample (tens of
+/// thousands over a cluster-day).
+pub const MAX_WORKLOAD_SERIES: usize = 200;
+
 /// What the per-entity vectors of each [`Sample`] refer to.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Series {
-    /// `kind/namespace/name`, in order of first appearance.
+    /// `kind/namespace/name`, in order of first appearance (the first
+    /// [`MAX_WORKLOAD_SERIES`]).
     pub workloads: Vec<String>,
+    /// All workloads that existed at a sample, when more than [`Series::workloads`].
+    #[serde(default)]
+    pub workloads_total: usize,
     /// `namespace/name`.
     pub services: Vec<String>,
     /// Node names in id order.
@@ -214,6 +224,10 @@ pub struct Report {
     pub events_processed: u64,
     pub wall_seconds: f64,
     pub events_per_second: f64,
+    /// Simulated seconds per wall-clock second of the simulation (0 when too
+    /// fast to measure). Like `wall_seconds`, depends on the machine.
+    #[serde(default)]
+    pub sim_to_wall_ratio: f64,
     pub pods: PodCounts,
     pub scheduling: Scheduling,
     pub packing: Packing,
@@ -251,8 +265,9 @@ pub struct Recorder {
     used_time: Time,
     pub samples: Vec<Sample>,
     pub series: Series,
-    /// Column of each workload in `series.workloads`, by its label.
-    workload_column: std::collections::HashMap<String, usize>,
+    /// Column of each workload seen in `series.workloads` (`None`: past
+    /// [`MAX_WORKLOAD_SERIES`]), by its label.
+    workload_column: std::collections::HashMap<String, Option<usize>>,
 }
 
 impl Recorder {
@@ -335,14 +350,19 @@ impl Recorder {
             let col = match self.workload_column.get(&label) {
                 Some(&c) => c,
                 None => {
-                    self.series.workloads.push(label.clone());
-                    self.workload_column
-                        .insert(label, self.series.workloads.len() - 1);
-                    ready.push(0);
-                    self.series.workloads.len() - 1
+                    self.series.workloads_total += 1;
+                    let c = (self.series.workloads.len() < MAX_WORKLOAD_SERIES).then(|| {
+                        self.series.workloads.push(label.clone());
+                        ready.push(0);
+                        self.series.workloads.len() - 1
+                    });
+                    self.workload_column.insert(label, c);
+                    c
                 }
             };
-            ready[col] = n;
+            if let Some(col) = col {
+                ready[col] = n;
+            }
         }
         ready
     }
@@ -477,6 +497,27 @@ mod tests {
         let s = r(500, 1);
         assert_eq!(lower_bound_nodes(&[&s; 10], &nodes), 2);
         assert_eq!(lower_bound_nodes(&[], &nodes), 0);
+    }
+
+    #[test]
+    fn workload_series_stop_at_the_cap_but_count_every_workload() {
+        use crate::controllers::testutil::{add_job, spec_with_labels, test_world};
+        let mut w = test_world();
+        let spec = spec_with_labels(&mut w, &[("job", "x")]);
+        for i in 0..MAX_WORKLOAD_SERIES + 50 {
+            add_job(&mut w, &format!("job-{i}"), spec);
+        }
+        let mut rec = Recorder::default();
+        rec.sample(&w, 0);
+        rec.sample(&w, 1);
+        assert_eq!(rec.series.workloads.len(), MAX_WORKLOAD_SERIES);
+        assert_eq!(rec.series.workloads_total, MAX_WORKLOAD_SERIES + 50);
+        assert!(
+            rec.samples
+                .iter()
+                .all(|s| s.ready.len() == MAX_WORKLOAD_SERIES)
+        );
+        assert_eq!(rec.series.workloads[0], "job/default/job-0");
     }
 
     #[test]

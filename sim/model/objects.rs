@@ -195,7 +195,13 @@ pub struct PodSpec {
     pub preemption_policy: PreemptionPolicy,
     pub scheduler_name: String,
     pub host_ports: Vec<HostPort>,
+    /// Images of the init containers, then of the app containers.
     pub images: Vec<String>,
+    /// Container names, parallel to `images` (a rollout's `container:` names one).
+    pub containers: Vec<String>,
+    /// The template's annotations: part of the template (changing one makes a
+    /// new ReplicaSet, as `kubectl rollout restart` relies on), not otherwise read.
+    pub annotations: Labels,
     pub restart_policy: RestartPolicy,
     /// Readiness probe's initialDelaySeconds, when a probe is defined.
     pub readiness_delay: Option<Time>,
@@ -227,6 +233,8 @@ impl Default for PodSpec {
             scheduler_name: "default-scheduler".to_string(),
             host_ports: Vec::new(),
             images: Vec::new(),
+            containers: Vec::new(),
+            annotations: Labels::new(),
             restart_policy: RestartPolicy::Always,
             readiness_delay: None,
             termination_grace: 30 * crate::engine::SECOND,
@@ -454,6 +462,12 @@ pub struct Job {
     pub completions: Option<i32>,
     pub parallelism: i32,
     pub backoff_limit: i32,
+    /// `spec.suspend`: the Job controller creates no pods (a `jobArrivals`
+    /// template is a suspended Job).
+    pub suspend: bool,
+    /// `spec.ttlSecondsAfterFinished`: the TTL-after-finished controller
+    /// deletes the finished Job (and its pods) this long after it finished.
+    pub ttl_after_finished: Option<Time>,
     pub spec: SpecId,
     /// Pods owned; removed ones stay until the Job controller has counted them.
     pub pods: Vec<PodId>,

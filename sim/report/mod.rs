@@ -50,6 +50,15 @@ fn mib(bytes: i64) -> String {
     format!("{}Mi", bytes / (1024 * 1024))
 }
 
+/// Simulated time per wall-clock time, as `2450×` (`0.25×` when slower).
+fn speed(ratio: f64) -> String {
+    if ratio >= 10.0 {
+        format!("{ratio:.0}×")
+    } else {
+        format!("{ratio:.2}×")
+    }
+}
+
 /// The terminal summary of one run.
 pub fn render_text(r: &Report) -> String {
     let mut o = String::new();
@@ -60,8 +69,12 @@ pub fn render_text(r: &Report) -> String {
     );
     let _ = writeln!(
         o,
-        "simulated {:.0}s in {:.3}s wall, {} events ({:.0} events/s)\n",
-        r.simulated_seconds, r.wall_seconds, r.events_processed, r.events_per_second
+        "simulated {:.0}s in {:.3}s wall ({} real time), {} events ({:.0} events/s)\n",
+        r.simulated_seconds,
+        r.wall_seconds,
+        speed(r.sim_to_wall_ratio),
+        r.events_processed,
+        r.events_per_second
     );
     let deps: Vec<_> = r
         .workloads

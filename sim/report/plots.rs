@@ -501,12 +501,9 @@ where
     order.sort_by_key(|&i| std::cmp::Reverse(peak(i)));
     let shown: Vec<usize> = order.into_iter().take(PALETTE.len()).collect();
     let mut title = format!("{}: ready replicas per workload", r.scenario);
-    if s.workloads.len() > shown.len() {
-        title.push_str(&format!(
-            " ({} largest of {})",
-            shown.len(),
-            s.workloads.len()
-        ));
+    let total = s.workloads.len().max(s.workloads_total);
+    if total > shown.len() {
+        title.push_str(&format!(" ({} largest of {})", shown.len(), total));
     }
     let root = root.titled(&title, font(22))?;
     let (div, unit) = time_unit(r.simulated_seconds);
@@ -735,6 +732,7 @@ mod tests {
                 services: vec!["shop/frontend".into()],
                 nodes: nodes.clone(),
                 nodes_total: 8,
+                workloads_total: 2,
             },
             ..Default::default()
         }

@@ -72,7 +72,7 @@ const DEFAULT_REVISION_HISTORY_LIMIT: i32 = 10;
 const DEFAULT_PROGRESS_DEADLINE_SECONDS: i32 = 600;
 const DEFAULT_BACKOFF_LIMIT: i32 = 6;
 /// Labels the Job API puts on its pod template.
-const JOB_NAME_LABELS: [&str; 2] = ["batch.kubernetes.io/job-name", "job-name"];
+pub const JOB_NAME_LABELS: [&str; 2] = ["batch.kubernetes.io/job-name", "job-name"];
 /// autoscaling: the CPU target when an HPA names no metric.
 const DEFAULT_CPU_UTILIZATION: i32 = 80;
 /// scheduling.HighestUserDefinablePriority.
@@ -1091,11 +1091,16 @@ fn job(ctx: &mut Ctx, value: &Value, defaults: &LoadDefaults, index: usize) -> C
         labels.insert(label.to_string(), name.clone());
     }
     let template = template(ctx, &t, &namespace, Workload::Job, defaults);
+    let ttl_after_finished = spec
+        .ttl_seconds_after_finished
+        .map(|s| non_negative(ctx, "spec.ttlSecondsAfterFinished", s) as Time * SECOND);
     let job = Job {
         meta: meta(&namespace, &name, &j.metadata),
         completions,
         parallelism,
         backoff_limit,
+        suspend: spec.suspend.unwrap_or(false),
+        ttl_after_finished,
         spec: UNSET_SPEC,
         pods: Vec::new(),
         succeeded: 0,

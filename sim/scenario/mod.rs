@@ -7,12 +7,14 @@
 //! field. The scenario document is strict; Kubernetes objects are checked as the
 //! API server checks them (see `manifests`).
 
+pub mod arrivals;
 pub mod faults;
 pub mod manifests;
 pub mod podspec;
 pub mod strict;
 pub mod yaml;
 
+pub use arrivals::{ArrivalDistribution, JobArrivals};
 pub use faults::{
     ControllerSettings, NetworkSettings, PodTarget, PoolFailures, Rate, TimeToFailure,
     TrafficModel, TrafficSpec,
@@ -24,6 +26,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::controllers::deployment::TemplateChange;
 use crate::engine::{SECOND, Time};
 use crate::error::{Error, InputError, did_you_mean};
 use crate::model::duration::parse_duration;
@@ -74,6 +77,8 @@ struct RawSpec {
     events: Vec<RawEvent>,
     #[serde(default)]
     traffic: Vec<Value>,
+    #[serde(default)]
+    job_arrivals: Vec<Value>,
     #[serde(default)]
     defaults: Option<RawDefaults>,
     #[serde(default)]
@@ -140,8 +145,9 @@ pub(crate) struct RawEvent {
     #[serde(default)]
     pub(crate) pod: Option<String>,
     #[serde(default)]
-    #[allow(dead_code)]
     pub(crate) image: Option<String>,
+    #[serde(default)]
+    pub(crate) container: Option<String>,
     #[serde(default)]
     pub(crate) service: Option<String>,
     #[serde(default)]
@@ -161,8 +167,6 @@ pub const ACTIONS: &[&str] = &[
     "crashPod",
     "setTraffic",
 ];
-/// Actions whose simulation has not landed yet: using one is a clear error.
-const NOT_YET: &[&str] = &["rollout"];
 /// Actions parsed by [`faults::event_action`].
 const FAULT_ACTIONS: &[&str] = &[
     "failNode",
@@ -188,6 +192,12 @@ pub enum Action {
     Scale {
         target: ScaleTarget,
         replicas: i32,
+    },
+    /// A new pod template for a Deployment (`kubectl set image` or
+    /// `kubectl rollout restart`): the Deployment controller rolls it out.
+    Rollout {
+        deployment: crate::model::DeploymentId,
+        change: TemplateChange,
     },
     /// `failNode` / `failZone`: the machines stop (kubelet and pods).
     FailNodes {
@@ -260,6 +270,8 @@ pub struct Scenario {
     pub traffic: Vec<TrafficSpec>,
     /// Pools with a `failureRate`.
     pub pool_failures: Vec<PoolFailures>,
+    /// `spec.jobArrivals`.
+    pub job_arrivals: Vec<JobArrivals>,
     /// What loading decided that the user should know (e.g. a pod the kubelet rejected).
     pub notes: Vec<String>,
 }
@@ -486,6 +498,11 @@ pub fn load(path: &Path) -> Result<Scenario, Error> {
         errors.append(&mut e);
         Vec::new()
     });
+    let job_arrivals = arrivals::job_arrivals(&world, first, &file, &spec.job_arrivals, duration)
+        .unwrap_or_else(|mut e| {
+            errors.append(&mut e);
+            Vec::new()
+        });
     let mut events = Vec::new();
     for (i, ev) in spec.events.iter().enumerate() {
         match event(&world, &traffic, first, &file, i, ev, duration) {
@@ -516,6 +533,7 @@ pub fn load(path: &Path) -> Result<Scenario, Error> {
         network,
         traffic,
         pool_failures,
+        job_arrivals,
         notes,
     })
 }
@@ -664,18 +682,24 @@ fn add_pool(
     Ok(())
 }
 
-/// Resolve `KIND/[NAMESPACE/]NAME` to a scalable workload.
-pub fn resolve_target(world: &World, s: &str) -> Result<ScaleTarget, String> {
+/// Split `KIND/[NAMESPACE/]NAME` into (lower-case kind, namespace, name);
+/// the namespace is `default` when omitted.
+pub(crate) fn split_object_ref(s: &str) -> Option<(String, &str, &str)> {
     let mut parts = s.splitn(3, '/');
     let kind = parts.next().unwrap_or("").to_ascii_lowercase();
-    let (ns, name) = match (parts.next(), parts.next()) {
-        (Some(n), None) => ("default", n),
-        (Some(ns), Some(n)) => (ns, n),
-        _ => {
-            return Err(format!(
-                "target {s:?} must be KIND/[NAMESPACE/]NAME, e.g. deployment/hello-world"
-            ));
-        }
+    match (parts.next(), parts.next()) {
+        (Some(n), None) => Some((kind, "default", n)),
+        (Some(ns), Some(n)) => Some((kind, ns, n)),
+        _ => None,
+    }
+}
+
+/// Resolve `KIND/[NAMESPACE/]NAME` to a scalable workload.
+pub fn resolve_target(world: &World, s: &str) -> Result<ScaleTarget, String> {
+    let Some((kind, ns, name)) = split_object_ref(s) else {
+        return Err(format!(
+            "target {s:?} must be KIND/[NAMESPACE/]NAME, e.g. deployment/hello-world"
+        ));
     };
     let find = |metas: Vec<&crate::model::Meta>| -> Result<usize, String> {
         metas
@@ -745,16 +769,16 @@ fn event(
         };
         return Err(e);
     }
-    if NOT_YET.contains(&ev.action.as_str()) {
-        return Err(doc.error(
-            file,
-            &at("action"),
-            format!("action {:?} is not supported yet", ev.action),
-        ));
-    }
     if FAULT_ACTIONS.contains(&ev.action.as_str()) {
         let (action, label) = faults::event_action(world, traffic, doc, file, i, ev)?;
         return Ok(ScenarioEvent {
+            at: t,
+            action,
+            label,
+        });
+    }
+    if ev.action == "rollout" {
+        return rollout(world, doc, file, i, ev).map(|(action, label)| ScenarioEvent {
             at: t,
             action,
             label,
@@ -787,4 +811,92 @@ fn event(
         },
         label: format!("scale {target} to {replicas}"),
     })
+}
+
+/// `{action: rollout, target: deployment/NAME, image: IMAGE, container: NAME}`;
+/// without `image`, a restart (`kubectl rollout restart`).
+fn rollout(
+    world: &World,
+    doc: &Document,
+    file: &str,
+    i: usize,
+    ev: &RawEvent,
+) -> Result<(Action, String), InputError> {
+    let at = |f: &str| format!("spec.events[{i}].{f}");
+    if ev.replicas.is_some() {
+        return Err(doc
+            .error(file, &at("replicas"), "rollout takes no `replicas`")
+            .hint("scale the Deployment with a separate `scale` event"));
+    }
+    let target = ev.target.as_deref().ok_or_else(|| {
+        doc.error(
+            file,
+            &at("action"),
+            "rollout needs `target` (e.g. deployment/web)",
+        )
+    })?;
+    let deployment = match resolve_target(world, target) {
+        Ok(ScaleTarget::Deployment(d)) => d,
+        Ok(_) => {
+            return Err(doc
+                .error(
+                    file,
+                    &at("target"),
+                    format!("cannot roll out {target:?}: rollout applies to Deployments"),
+                )
+                .hint("use deployment/NAME"));
+        }
+        Err(m) => return Err(doc.error(file, &at("target"), m)),
+    };
+    let spec = world.spec(world.deployments[deployment.idx()].spec);
+    let change = match (&ev.image, &ev.container) {
+        (None, None) => TemplateChange::Restart,
+        (None, Some(_)) => {
+            return Err(doc
+                .error(file, &at("container"), "`container` needs `image`")
+                .hint("give the container's new image, or drop `container` to restart every pod"));
+        }
+        (Some(image), container) => {
+            if image.trim().is_empty() || image.chars().any(char::is_whitespace) {
+                return Err(doc.error(
+                    file,
+                    &at("image"),
+                    format!("invalid image {image:?}: expected a reference such as web:v2"),
+                ));
+            }
+            if let Some(c) = container
+                && !spec.containers.contains(c)
+            {
+                let mut e = doc.error(
+                    file,
+                    &at("container"),
+                    format!("{target} has no container named {c:?}"),
+                );
+                e = match did_you_mean(c, spec.containers.iter().map(String::as_str)) {
+                    Some(s) => e.hint(format!("did you mean `{s}`?")),
+                    None => e.hint(format!(
+                        "its containers are: {}",
+                        spec.containers.join(", ")
+                    )),
+                };
+                return Err(e);
+            }
+            TemplateChange::Image {
+                container: container.clone(),
+                image: image.clone(),
+            }
+        }
+    };
+    let label = match &change {
+        TemplateChange::Restart => format!("rollout restart {target}"),
+        TemplateChange::Image {
+            container: Some(c),
+            image,
+        } => format!("rollout {target} {c}={image}"),
+        TemplateChange::Image {
+            container: None,
+            image,
+        } => format!("rollout {target} to {image}"),
+    };
+    Ok((Action::Rollout { deployment, change }, label))
 }

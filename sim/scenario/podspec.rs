@@ -392,6 +392,7 @@ pub fn compile(
         ctx.err_list(at.meta_path, &e);
     }
     out.labels = labels;
+    out.annotations = meta.annotations.clone().unwrap_or_default();
 
     // Containers.
     if spec.containers.is_empty() {
@@ -426,7 +427,10 @@ pub fn compile(
                 names.push(&c.name);
             }
             match c.image.as_deref() {
-                Some(image) if !image.trim().is_empty() => out.images.push(image.to_string()),
+                Some(image) if !image.trim().is_empty() => {
+                    out.images.push(image.to_string());
+                    out.containers.push(c.name.clone());
+                }
                 _ => ctx.err(&format!("{cp}.image"), "Required value"),
             }
             let sidecar = match c.restart_policy.as_deref() {

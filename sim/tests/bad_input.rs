@@ -5,6 +5,12 @@ const HEAD: &str =
     "apiVersion: kubesim.dev/v1alpha1\nkind: Scenario\nmetadata: {name: bad}\nspec:\n";
 const POOL: &str = "  cluster:\n    nodePools:\n    - name: p\n      count: 2\n      allocatable: {cpu: \"4\", memory: 8Gi}\n";
 
+/// A Deployment `x` with one container `app`, as a further document.
+const DEPLOYMENT: &str = "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec: {containers: [{name: app, image: i}]}\n";
+
+/// A Job `batch`, as a further document ending in its `spec:` mapping.
+const JOB: &str = "---\napiVersion: batch/v1\nkind: Job\nmetadata: {name: batch}\nspec:\n  template:\n    spec: {restartPolicy: Never, containers: [{name: app, image: i}]}\n";
+
 /// (name, file content, text the error must contain, line it must name)
 fn cases() -> Vec<(&'static str, String, &'static str, usize)> {
     vec![
@@ -96,6 +102,76 @@ fn cases() -> Vec<(&'static str, String, &'static str, usize)> {
             16,
         ),
         ("no-nodes", format!("{HEAD}  duration: 1m\n"), "no nodes", 0),
+        (
+            "job-arrivals-template-not-suspended",
+            format!(
+                "{HEAD}  duration: 1h\n{POOL}  jobArrivals:\n  - {{template: job/batch, rate: 30/h}}\n{JOB}"
+            ),
+            "not suspended",
+            12,
+        ),
+        (
+            "job-arrivals-field-typo",
+            format!(
+                "{HEAD}  duration: 1h\n{POOL}  jobArrivals:\n  - {{template: job/batch, rte: 30/h}}\n{JOB}  suspend: true\n"
+            ),
+            "did you mean `rate`",
+            12,
+        ),
+        (
+            "job-arrivals-missing-template",
+            format!(
+                "{HEAD}  duration: 1h\n{POOL}  jobArrivals:\n  - {{template: job/btch, rate: 30/h}}\n{JOB}  suspend: true\n"
+            ),
+            "did you mean `job/batch`",
+            12,
+        ),
+        (
+            "job-arrivals-bad-distribution",
+            format!(
+                "{HEAD}  duration: 1h\n{POOL}  jobArrivals:\n  - {{template: job/batch, rate: 30/h, distribution: exponental}}\n{JOB}  suspend: true\n"
+            ),
+            "did you mean `exponential`",
+            12,
+        ),
+        (
+            "job-negative-ttl",
+            format!("{HEAD}  duration: 1h\n{POOL}{JOB}  ttlSecondsAfterFinished: -5\n"),
+            "spec.ttlSecondsAfterFinished",
+            18,
+        ),
+        (
+            "rollout-missing-deployment",
+            format!(
+                "{HEAD}  duration: 1m\n{POOL}  events:\n  - {{at: 10s, action: rollout, target: deployment/nope, image: \"web:2\"}}\n"
+            ),
+            "no deployment named default/nope",
+            12,
+        ),
+        (
+            "rollout-container-typo",
+            format!(
+                "{HEAD}  duration: 1m\n{POOL}  events:\n  - {{at: 10s, action: rollout, target: deployment/x, container: ap, image: \"web:2\"}}\n{DEPLOYMENT}"
+            ),
+            "did you mean `app`",
+            12,
+        ),
+        (
+            "rollout-container-without-image",
+            format!(
+                "{HEAD}  duration: 1m\n{POOL}  events:\n  - {{at: 10s, action: rollout, target: deployment/x, container: app}}\n{DEPLOYMENT}"
+            ),
+            "`container` needs `image`",
+            12,
+        ),
+        (
+            "rollout-of-a-statefulset",
+            format!(
+                "{HEAD}  duration: 1m\n{POOL}  events:\n  - {{at: 10s, action: rollout, target: sts/x}}\n---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {{name: x}}\nspec:\n  serviceName: x\n  selector: {{matchLabels: {{a: b}}}}\n  template:\n    metadata: {{labels: {{a: b}}}}\n    spec: {{containers: [{{name: app, image: i}}]}}\n"
+            ),
+            "rollout applies to Deployments",
+            12,
+        ),
     ]
 }
 

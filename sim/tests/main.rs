@@ -2,6 +2,7 @@
 //! summary, determinism, bad input, and the tidy check.
 
 mod bad_input;
+mod churn;
 mod failures;
 mod golden;
 mod props;
@@ -33,5 +34,6 @@ pub fn stable_json(r: &kubesim::metrics::Report) -> String {
     let mut r = r.clone();
     r.wall_seconds = 0.0;
     r.events_per_second = 0.0;
+    r.sim_to_wall_ratio = 0.0;
     kubesim::report::to_json(&r)
 }
