@@ -481,6 +481,7 @@ mod tests {
             client_zones: Vec::new(),
             start: 0,
             schedule: Vec::new(),
+            cpu_per_request_nanos: 0,
         };
         let mut t = Traffic::new(&[spec], TrafficModel::Requests, &topo, 1);
         // Nothing programmed yet: no endpoint.
