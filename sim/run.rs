@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use crate::controllers::hpa::{self, HpaController};
 use crate::controllers::nodelifecycle::{LifecycleEvent, NodeLifecycle};
 use crate::controllers::{self, ControllerRef, Ctx};
 use crate::engine::{EventQueue, MILLISECOND, SECOND, SimRng, Time, rng_stream, seconds};
@@ -15,6 +16,7 @@ use crate::kubelet::{self, KubeletAction, Leases};
 use crate::metrics::*;
 use crate::model::*;
 use crate::network::Topology;
+use crate::network::cpu::CpuUsage;
 use crate::network::traffic::{Cause, Traffic};
 use crate::scenario::{Action, PodTarget, ScaleTarget, Scenario, TrafficModel};
 use crate::scheduler::{Outcome, Scheduler, explain::Explanation};
@@ -53,6 +55,8 @@ pub enum Event {
     TaintPass,
     /// The taint eviction controller processes a node whose taints changed.
     TaintEviction(NodeId),
+    /// The HPA controller's periodic sync of one HorizontalPodAutoscaler.
+    HpaSync(HpaId),
     /// A deletion the taint eviction controller scheduled is due.
     Evict {
         pod: PodId,
@@ -98,7 +102,11 @@ pub const CRASH_RUN_TIME: Time = SECOND;
 fn is_periodic(ev: &Event) -> bool {
     matches!(
         ev,
-        Event::Sample | Event::SchedulerWake | Event::NodeMonitor | Event::Request { .. }
+        Event::Sample
+            | Event::SchedulerWake
+            | Event::NodeMonitor
+            | Event::Request { .. }
+            | Event::HpaSync(_)
     )
 }
 
@@ -120,6 +128,7 @@ struct Sim<'a> {
     check_invariants: bool,
     lifecycle: NodeLifecycle,
     lifecycle_seen: usize,
+    hpa: HpaController,
     leases: Leases,
     /// Per node: the kubelet is up and reaches the control plane.
     contact: Vec<bool>,
@@ -228,6 +237,7 @@ fn run_with(
         check_invariants: opts.check_invariants,
         lifecycle: NodeLifecycle::new(&scenario.controllers, version, &scenario.world),
         lifecycle_seen: 0,
+        hpa: HpaController::new(&scenario.world, version),
         leases: Leases::new(&scenario.world, &mut rng_stream(seed, "kubelet/lease")),
         contact: scenario
             .world
@@ -273,6 +283,7 @@ fn run_with(
         sim.recorder.advance(&sim.world, t);
         if !is_periodic(&ev) {
             sim.real_events -= 1;
+            sim.hpa.invalidate();
         }
         if sim.traffic.model == TrafficModel::Fluid && !sim.traffic.is_empty() {
             let since = sim.traffic_last;
@@ -305,6 +316,7 @@ fn run_with(
         }
         if opts.until_stable
             && sim.real_events == 0
+            && sim.hpa.settled()
             && sim.scheduler.next_wakeup(t).is_none_or(|w| w > t)
         {
             last_time = t;
@@ -363,6 +375,9 @@ impl Sim<'_> {
             self.schedule(e.at, Event::Scenario(i));
         }
         self.schedule(0, Event::NodeMonitor);
+        for h in 0..self.world.hpas.len() {
+            self.schedule(hpa::SYNC_PERIOD, Event::HpaSync(HpaId(h as u32)));
+        }
         for k in 0..self.random.len() {
             let (down, up, _) = self.random[k];
             self.schedule(down, Event::Fault(Fault::RandomDown(k)));
@@ -497,6 +512,16 @@ impl Sim<'_> {
             Event::TaintEviction(node) => {
                 let f = self.lifecycle.taint_eviction(&self.world, node, now);
                 self.followups(f, now);
+            }
+            Event::HpaSync(h) => {
+                let marked = &self.lifecycle.marked_not_ready;
+                let world = &self.world;
+                let serving = |p: PodId| serving(world, marked, p);
+                let cpu = CpuUsage::new(&self.traffic, world, &self.topo, &serving, now);
+                if let Some(r) = self.hpa.sync(&mut self.world, h, &cpu, now) {
+                    self.wake(r);
+                }
+                self.schedule(now + hpa::SYNC_PERIOD, Event::HpaSync(h));
             }
             Event::Evict { pod, token } => {
                 self.lifecycle.evict(&mut self.world, pod, token, now);
@@ -834,20 +859,10 @@ impl Sim<'_> {
                 self.crash(i, target, Some(duration.map(|d| now + d)), now)
             }
             Action::SetTraffic { traffic, rate } => self.set_rate(*traffic, *rate, now),
-            Action::Scale { target, replicas } => match *target {
-                ScaleTarget::Deployment(d) => {
-                    self.world.deployments[d.idx()].replicas = *replicas;
-                    self.wake(ControllerRef::Deployment(d));
-                }
-                ScaleTarget::ReplicaSet(r) => {
-                    self.world.replicasets[r.idx()].replicas = *replicas;
-                    self.wake(ControllerRef::ReplicaSet(r));
-                }
-                ScaleTarget::StatefulSet(s) => {
-                    self.world.statefulsets[s.idx()].replicas = *replicas;
-                    self.wake(ControllerRef::StatefulSet(s));
-                }
-            },
+            Action::Scale { target, replicas } => {
+                let r = controllers::scale(&mut self.world, *target, *replicas);
+                self.wake(r);
+            }
         }
     }
 
@@ -1037,6 +1052,7 @@ impl Sim<'_> {
             mean_time_to_recovery_seconds: failures::mean_time_to_recovery(&recovery),
             workloads: workloads(w, end),
             services: services(w, &self.traffic),
+            hpas: self.hpa.report(w),
             nodes: nodes(w),
             pending,
             ignored_objects: self.scenario.ignored.clone(),

@@ -708,6 +708,7 @@ mod tests {
                             }
                         })
                         .collect(),
+                    ..Default::default()
                 }
             })
             .collect();
@@ -735,6 +736,7 @@ mod tests {
                 services: vec!["shop/frontend".into()],
                 nodes: nodes.clone(),
                 nodes_total: 8,
+                ..Default::default()
             },
             ..Default::default()
         }
