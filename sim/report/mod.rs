@@ -251,7 +251,7 @@ pub fn render_text(r: &Report) -> String {
 }
 
 /// kubectl's TARGETS column for an HPA: `cpu: 62%/50%`, `cpu: <unknown>/50%`.
-fn hpa_targets(h: &crate::metrics::HpaReport) -> String {
+pub(crate) fn hpa_targets(h: &crate::metrics::HpaReport) -> String {
     let mut t = match h.target_cpu_utilization {
         Some(target) => format!(
             "cpu: {}/{target}%",
