@@ -373,18 +373,23 @@ fn run(cli: Cli) -> Result<u8, Error> {
             let mut errors = Vec::new();
             for f in &files {
                 match kubesim::scenario::load(f) {
-                    Ok(s) => outln!(
-                        "{}: ok ({} nodes, {} pods, {} workloads, {} events)",
-                        f.display(),
-                        s.world.nodes.len(),
-                        s.world.pods.len(),
-                        s.world.deployments.len()
-                            + s.world.replicasets.len()
-                            + s.world.statefulsets.len()
-                            + s.world.daemonsets.len()
-                            + s.world.jobs.len(),
-                        s.events.len()
-                    ),
+                    Ok(s) => {
+                        outln!(
+                            "{}: ok ({} nodes, {} pods, {} workloads, {} events)",
+                            f.display(),
+                            s.world.nodes.len(),
+                            s.world.pods.len(),
+                            s.world.deployments.len()
+                                + s.world.replicasets.len()
+                                + s.world.statefulsets.len()
+                                + s.world.daemonsets.len()
+                                + s.world.jobs.len(),
+                            s.events.len()
+                        );
+                        for n in &s.notes {
+                            outln!("  note: {n}");
+                        }
+                    }
                     Err(Error::Input(mut e)) => errors.append(&mut e),
                     Err(e) => return Err(e),
                 }

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::arrivals::Arrivals;
+use crate::controllers::hpa::{self, HpaController};
 use crate::controllers::nodelifecycle::{LifecycleEvent, NodeLifecycle};
 use crate::controllers::{self, ControllerRef, Ctx};
 use crate::engine::{EventQueue, MILLISECOND, SECOND, SimRng, Time, rng_stream, seconds};
@@ -16,6 +17,7 @@ use crate::kubelet::{self, KubeletAction, Leases};
 use crate::metrics::*;
 use crate::model::*;
 use crate::network::Topology;
+use crate::network::cpu::CpuUsage;
 use crate::network::traffic::{Cause, Traffic};
 use crate::scenario::{Action, PodTarget, ScaleTarget, Scenario, TrafficModel};
 use crate::scheduler::{Outcome, Registry, Scheduler, explain::Explanation};
@@ -57,6 +59,8 @@ pub enum Event {
     TaintPass,
     /// The taint eviction controller processes a node whose taints changed.
     TaintEviction(NodeId),
+    /// The HPA controller's periodic sync of one HorizontalPodAutoscaler.
+    HpaSync(HpaId),
     /// A deletion the taint eviction controller scheduled is due.
     Evict {
         pod: PodId,
@@ -104,7 +108,11 @@ pub const CRASH_RUN_TIME: Time = SECOND;
 fn is_periodic(ev: &Event) -> bool {
     matches!(
         ev,
-        Event::Sample | Event::SchedulerWake | Event::NodeMonitor | Event::Request { .. }
+        Event::Sample
+            | Event::SchedulerWake
+            | Event::NodeMonitor
+            | Event::Request { .. }
+            | Event::HpaSync(_)
     )
 }
 
@@ -128,6 +136,7 @@ struct Sim<'a> {
     check_invariants: bool,
     lifecycle: NodeLifecycle,
     lifecycle_seen: usize,
+    hpa: HpaController,
     leases: Leases,
     /// Per node: the kubelet is up and reaches the control plane.
     contact: Vec<bool>,
@@ -260,6 +269,7 @@ fn run_with(
         check_invariants: opts.check_invariants,
         lifecycle: NodeLifecycle::new(&scenario.controllers, version, &scenario.world),
         lifecycle_seen: 0,
+        hpa: HpaController::new(&scenario.world, version),
         leases: Leases::new(&scenario.world, &mut rng_stream(seed, "kubelet/lease")),
         contact: scenario
             .world
@@ -311,6 +321,7 @@ fn run_with(
         sim.recorder.advance(&sim.world, t);
         if !is_periodic(&ev) {
             sim.real_events -= 1;
+            sim.hpa.invalidate();
         }
         if sim.traffic.model == TrafficModel::Fluid && !sim.traffic.is_empty() {
             let since = sim.traffic_last;
@@ -350,6 +361,7 @@ fn run_with(
         }
         if opts.until_stable
             && sim.real_events == 0
+            && sim.hpa.settled()
             && sim.scheduler.next_wakeup(t).is_none_or(|w| w > t)
         {
             last_time = t;
@@ -410,6 +422,9 @@ impl Sim<'_> {
             self.schedule(e.at, Event::Scenario(i));
         }
         self.schedule(0, Event::NodeMonitor);
+        for h in 0..self.world.hpas.len() {
+            self.schedule(hpa::SYNC_PERIOD, Event::HpaSync(HpaId(h as u32)));
+        }
         for k in 0..self.random.len() {
             let (down, up, _) = self.random[k];
             self.schedule(down, Event::Fault(Fault::RandomDown(k)));
@@ -550,6 +565,18 @@ impl Sim<'_> {
             Event::TaintEviction(node) => {
                 let f = self.lifecycle.taint_eviction(&self.world, node, now);
                 self.followups(f, now);
+            }
+            Event::HpaSync(h) => {
+                let marked = &self.lifecycle.marked_not_ready;
+                let world = &self.world;
+                let serving = |p: PodId| serving(world, marked, p);
+                let cpu = CpuUsage::new(&self.traffic, world, &self.topo, &serving, now);
+                if let Some(r) = self.hpa.sync(&mut self.world, h, &cpu, now) {
+                    // Desired replicas changed: open failures re-check health.
+                    self.recoveries.everything_changed();
+                    self.wake(r);
+                }
+                self.schedule(now + hpa::SYNC_PERIOD, Event::HpaSync(h));
             }
             Event::Evict { pod, token } => {
                 self.lifecycle.evict(&mut self.world, pod, token, now);
@@ -910,20 +937,10 @@ impl Sim<'_> {
                     self.wake(ControllerRef::Deployment(d));
                 }
             }
-            Action::Scale { target, replicas } => match *target {
-                ScaleTarget::Deployment(d) => {
-                    self.world.deployments[d.idx()].replicas = *replicas;
-                    self.wake(ControllerRef::Deployment(d));
-                }
-                ScaleTarget::ReplicaSet(r) => {
-                    self.world.replicasets[r.idx()].replicas = *replicas;
-                    self.wake(ControllerRef::ReplicaSet(r));
-                }
-                ScaleTarget::StatefulSet(s) => {
-                    self.world.statefulsets[s.idx()].replicas = *replicas;
-                    self.wake(ControllerRef::StatefulSet(s));
-                }
-            },
+            Action::Scale { target, replicas } => {
+                let r = controllers::scale(&mut self.world, *target, *replicas);
+                self.wake(r);
+            }
         }
     }
 
@@ -1123,6 +1140,7 @@ impl Sim<'_> {
             mean_time_to_recovery_seconds: failures::mean_time_to_recovery(&recovery),
             workloads: workloads(w, end),
             services: services(w, &self.traffic),
+            hpas: self.hpa.report(w),
             nodes: nodes(w),
             pending,
             ignored_objects: self.scenario.ignored.clone(),

@@ -48,7 +48,7 @@ pub fn reconcile(ctx: &mut Ctx, svc: ServiceId) {
 
 /// A Service selector (`labels.SelectorFromSet`): every pair present; an
 /// empty selector selects everything.
-fn selects(selector: &Labels, labels: &Labels) -> bool {
+pub fn selects(selector: &Labels, labels: &Labels) -> bool {
     selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 

@@ -13,6 +13,7 @@
 pub mod daemonset;
 pub mod deployment;
 pub mod endpointslice;
+pub mod hpa;
 pub mod job;
 pub mod nodelifecycle;
 pub mod replicaset;
@@ -111,6 +112,18 @@ pub fn watchers(world: &World, caches: &mut Caches, change: Change, out: &mut Ve
 /// (`NodeShouldRunDaemonPod`'s first answer; see [`daemonset::node_should_run`]).
 pub fn daemon_eligible(_world: &World, spec: &PodSpec, node: &Node) -> bool {
     !node.deleted && daemonset::node_should_run(spec, node).0
+}
+
+/// Scale a workload, as `kubectl scale` and the HPA do through the scale
+/// subresource: spec.replicas changes and its controller is to be woken
+/// (the returned ref, after the watch delay).
+pub fn scale(world: &mut World, target: ScaleTarget, replicas: i32) -> ControllerRef {
+    world.set_replicas(target, replicas);
+    match target {
+        ScaleTarget::Deployment(d) => ControllerRef::Deployment(d),
+        ScaleTarget::ReplicaSet(r) => ControllerRef::ReplicaSet(r),
+        ScaleTarget::StatefulSet(s) => ControllerRef::StatefulSet(s),
+    }
 }
 
 /// A workload's status in kubectl's terms (`READY`, `UP-TO-DATE`, `AVAILABLE`,

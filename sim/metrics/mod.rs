@@ -143,6 +143,50 @@ pub struct ServiceReport {
     pub latency_seconds: Option<Percentiles>,
 }
 
+/// A HorizontalPodAutoscaler as `kubectl get hpa` (NAME, REFERENCE,
+/// TARGETS, MINPODS, MAXPODS, REPLICAS) and `kubectl describe hpa`
+/// (conditions, events) show it at the end of the run.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct HpaReport {
+    pub namespace: String,
+    pub name: String,
+    /// `KIND/NAME` of spec.scaleTargetRef.
+    pub reference: String,
+    /// Target average CPU utilisation, percent of requests.
+    pub target_cpu_utilization: Option<i64>,
+    /// Last observed average CPU utilisation; null when unknown.
+    pub current_cpu_utilization: Option<i64>,
+    pub min_replicas: i64,
+    pub max_replicas: i64,
+    /// status.currentReplicas: the target's replicas at the last sync.
+    pub current_replicas: i64,
+    pub desired_replicas: i64,
+    pub last_scale_seconds: Option<f64>,
+    /// Metrics of the HPA that the simulator has no values for (ignored).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsimulated_metrics: Vec<String>,
+    pub conditions: Vec<HpaConditionReport>,
+    /// Every rescale (upstream's SuccessfulRescale events).
+    pub scale_events: Vec<HpaScaleEvent>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct HpaConditionReport {
+    #[serde(rename = "type")]
+    pub condition_type: String,
+    pub status: String,
+    pub reason: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct HpaScaleEvent {
+    pub at_seconds: f64,
+    pub from: i64,
+    pub to: i64,
+    pub reason: String,
+}
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct PendingPod {
     pub namespace: String,
@@ -184,6 +228,12 @@ pub struct Sample {
     /// (the first [`MAX_NODE_SERIES`] nodes only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub node_cpu: Vec<f64>,
+    /// The target's spec.replicas per HPA, in the order of [`Series::hpas`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hpa_replicas: Vec<i64>,
+    /// The CPU utilisation (percent) each HPA last observed; null when unknown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hpa_cpu_utilization: Vec<Option<i64>>,
 }
 
 /// Nodes beyond this many get no per-node time series (the heat map would be unreadable
@@ -210,6 +260,9 @@ pub struct Series {
     pub nodes: Vec<String>,
     /// All nodes that existed, when more than [`Series::nodes`].
     pub nodes_total: usize,
+    /// HorizontalPodAutoscalers, `namespace/name`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hpas: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -237,6 +290,9 @@ pub struct Report {
     pub mean_time_to_recovery_seconds: Option<f64>,
     pub workloads: Vec<WorkloadReport>,
     pub services: Vec<ServiceReport>,
+    /// HorizontalPodAutoscalers (absent when there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hpas: Vec<HpaReport>,
     pub nodes: Vec<NodeReport>,
     pub pending: Vec<PendingPod>,
     pub ignored_objects: std::collections::BTreeMap<String, usize>,
@@ -291,6 +347,7 @@ impl Recorder {
         let ready = self.sample_workloads(world);
         let endpoints_ready = self.sample_services(world);
         let node_cpu = self.sample_nodes(world);
+        let (hpa_replicas, hpa_cpu_utilization) = self.sample_hpas(world);
         let u = &world.used;
         self.samples.push(Sample {
             t: seconds(now),
@@ -302,7 +359,28 @@ impl Recorder {
             ready,
             endpoints_ready,
             node_cpu,
+            hpa_replicas,
+            hpa_cpu_utilization,
         });
+    }
+
+    fn sample_hpas(&mut self, world: &World) -> (Vec<i64>, Vec<Option<i64>>) {
+        for h in &world.hpas[self.series.hpas.len()..] {
+            self.series.hpas.push(h.meta.key());
+        }
+        world
+            .hpas
+            .iter()
+            .map(|h| {
+                let replicas = h
+                    .target
+                    .map_or(h.status.current_replicas, |t| world.scale(t).0);
+                (
+                    i64::from(replicas),
+                    h.status.current_cpu_utilization.map(i64::from),
+                )
+            })
+            .unzip()
     }
 
     fn sample_workloads(&mut self, world: &World) -> Vec<i64> {

@@ -45,6 +45,15 @@ impl Meta {
     }
 }
 
+/// A workload with a scale subresource that the simulator runs: the target
+/// of a `scale` event and of an HPA's `scaleTargetRef`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ScaleTarget {
+    Deployment(DeploymentId),
+    ReplicaSet(ReplicaSetId),
+    StatefulSet(StatefulSetId),
+}
+
 /// Who owns a pod (its controller ownerReference).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Owner {
@@ -168,6 +177,9 @@ pub struct Behaviour {
     pub run_duration: Option<Time>,
     /// Exit code when the run time is over (annotation `kubesim.dev/exit-code`, default 0).
     pub exit_code: i32,
+    /// CPU the containers use whatever they serve, in nanocores (annotation
+    /// `kubesim.dev/cpu-baseline`); see `network::cpu` for the CPU model.
+    pub cpu_baseline_nanos: Option<i64>,
 }
 
 /// A pod's spec in the simulator's terms. Shared by every pod made from one
@@ -261,6 +273,9 @@ pub struct Pod {
     pub scheduled_at: Option<Time>,
     pub started_at: Option<Time>,
     pub ready_at: Option<Time>,
+    /// When the Ready condition last changed (its lastTransitionTime); `None`
+    /// until the kubelet first reports it.
+    pub ready_changed_at: Option<Time>,
     pub restarts: u32,
     pub nominated_node: Option<NodeId>,
     /// Ordinal for StatefulSet pods.
@@ -287,6 +302,7 @@ impl Pod {
             scheduled_at: None,
             started_at: None,
             ready_at: None,
+            ready_changed_at: None,
             restarts: 0,
             nominated_node: None,
             ordinal: None,
@@ -525,14 +541,94 @@ pub struct PodDisruptionBudget {
     pub max_unavailable: Option<IntOrPercent>,
 }
 
-/// autoscaling/v2 HorizontalPodAutoscaler, stored and validated; acted on by the HPA controller.
+/// autoscaling/v2 HorizontalPodAutoscaler (an autoscaling/v1 object is
+/// converted as the API server converts it); acted on by `controllers::hpa`.
 #[derive(Clone, Debug)]
 pub struct Hpa {
     pub meta: Meta,
+    /// spec.scaleTargetRef as written.
+    pub target_api_version: String,
     pub target_kind: String,
     pub target_name: String,
+    /// The scaleTargetRef resolved at load; `None` when it names nothing the
+    /// simulator runs (upstream: condition AbleToScale False, FailedGetScale).
+    pub target: Option<ScaleTarget>,
     pub min_replicas: i32,
     pub max_replicas: i32,
     /// Target average CPU utilisation in percent of requests, when set.
     pub target_cpu_utilization: Option<i32>,
+    /// Metrics other than CPU utilisation (`memory`, `Pods`, `External`…),
+    /// which the simulator has no values for, as `TYPE/NAME`.
+    pub unsimulated_metrics: Vec<String>,
+    /// spec.behavior with the API server's defaults filled in
+    /// (`GenerateHPAScaleUpRules`/`GenerateHPAScaleDownRules`); `None` when
+    /// unset (always for autoscaling/v1): the controller's default behaviour.
+    pub behavior: Option<HpaBehavior>,
+    /// What the controller last wrote in status.
+    pub status: HpaStatus,
+}
+
+/// autoscaling/v2 HorizontalPodAutoscalerBehavior.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HpaBehavior {
+    pub scale_up: HpaScalingRules,
+    pub scale_down: HpaScalingRules,
+}
+
+/// autoscaling/v2 HPAScalingRules, defaulted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HpaScalingRules {
+    /// `None` (scaleDown only): the controller's
+    /// `--horizontal-pod-autoscaler-downscale-stabilization`.
+    pub stabilization_window_seconds: Option<i32>,
+    pub select_policy: SelectPolicy,
+    pub policies: Vec<HpaScalingPolicy>,
+    /// `tolerance` (HPAConfigurableTolerance) as a fraction; `None`: the
+    /// controller's `--horizontal-pod-autoscaler-tolerance`.
+    pub tolerance: Option<f64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelectPolicy {
+    Max,
+    Min,
+    Disabled,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HpaPolicyType {
+    Pods,
+    Percent,
+}
+
+/// autoscaling/v2 HPAScalingPolicy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HpaScalingPolicy {
+    pub policy_type: HpaPolicyType,
+    pub value: i32,
+    pub period_seconds: i32,
+}
+
+/// autoscaling/v2 HorizontalPodAutoscalerStatus, as far as it is simulated.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HpaStatus {
+    /// The target's spec.replicas when the controller last looked.
+    pub current_replicas: i32,
+    pub desired_replicas: i32,
+    /// currentMetrics[cpu].current.averageUtilization; `None`: `<unknown>`.
+    pub current_cpu_utilization: Option<i32>,
+    /// currentMetrics[cpu].current.averageValue, in millicores.
+    pub current_cpu_average_milli: Option<i64>,
+    pub last_scale_time: Option<Time>,
+    /// AbleToScale, ScalingActive, ScalingLimited, in the order first set.
+    pub conditions: Vec<HpaCondition>,
+}
+
+/// One status condition of an HPA.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HpaCondition {
+    pub condition_type: &'static str,
+    pub status: bool,
+    pub reason: &'static str,
+    pub message: String,
 }

@@ -233,6 +233,7 @@ impl World {
         }
         p.ready = ready;
         p.ready_at = if ready { Some(now) } else { None };
+        p.ready_changed_at = Some(now);
         self.changes.push(Change::PodUpdated(pod));
     }
 
@@ -314,6 +315,33 @@ impl World {
 
     pub fn node_changed(&mut self, node: NodeId) {
         self.changes.push(Change::NodeUpdated(node));
+    }
+
+    /// A workload's scale subresource: spec.replicas and the pod selector.
+    pub fn scale(&self, target: ScaleTarget) -> (i32, &crate::model::labels::LabelSelector) {
+        match target {
+            ScaleTarget::Deployment(d) => {
+                let d = &self.deployments[d.idx()];
+                (d.replicas, &d.selector)
+            }
+            ScaleTarget::ReplicaSet(r) => {
+                let r = &self.replicasets[r.idx()];
+                (r.replicas, &r.selector)
+            }
+            ScaleTarget::StatefulSet(s) => {
+                let s = &self.statefulsets[s.idx()];
+                (s.replicas, &s.selector)
+            }
+        }
+    }
+
+    /// Update a workload's scale subresource: set spec.replicas.
+    pub fn set_replicas(&mut self, target: ScaleTarget, replicas: i32) {
+        match target {
+            ScaleTarget::Deployment(d) => self.deployments[d.idx()].replicas = replicas,
+            ScaleTarget::ReplicaSet(r) => self.replicasets[r.idx()].replicas = replicas,
+            ScaleTarget::StatefulSet(s) => self.statefulsets[s.idx()].replicas = replicas,
+        }
     }
 
     /// Whether the owner object of a pod still exists.

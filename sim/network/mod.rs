@@ -1,6 +1,6 @@
 //! The network: a topology graph (petgraph) of the control plane, one hub per
 //! zone and the nodes, which partitions cut; and Service traffic over it
-//! (see [`traffic`]).
+//! (see [`traffic`]), and the CPU pods use serving it (see [`cpu`]).
 //!
 //! Shape: every node hangs off its zone's hub by two links, a data link
 //! (one-way `intraZoneLatency`, default 250 µs) and a control link (kubelet ↔
@@ -20,6 +20,7 @@
 //! Nodes without a zone label share the hub of zone "". Cuts are counted, so
 //! overlapping partitions heal independently.
 
+pub mod cpu;
 pub mod traffic;
 
 use petgraph::graph::{EdgeIndex, NodeIndex, UnGraph};

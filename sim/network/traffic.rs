@@ -322,6 +322,71 @@ impl Traffic {
         failed
     }
 
+    /// Entry `i`'s request rate at `now` (0 before it starts).
+    fn lambda(&self, i: usize, now: Time) -> f64 {
+        if now >= self.specs[i].start {
+            self.rate[i].per_second()
+        } else {
+            0.0
+        }
+    }
+
+    /// Where entry `i`'s `lambda` requests per second go, by expectation:
+    /// split evenly over the client zones, then over the endpoints in each
+    /// zone's kube-proxy view. `f(rate, route)` is called per (zone,
+    /// endpoint) path, and once for a zone whose view is empty; `route` is
+    /// the endpoint and the one-way latency, or why the requests fail.
+    fn each_path(
+        &self,
+        i: usize,
+        lambda: f64,
+        world: &World,
+        topo: &Topology,
+        serving: &dyn Fn(PodId) -> bool,
+        mut f: impl FnMut(f64, Result<(PodId, Time), Cause>),
+    ) {
+        let zones = &self.client_zones[i];
+        let per_zone = lambda / zones.len() as f64;
+        for &z in zones {
+            let view = self.view(self.specs[i].service, z);
+            if view.is_empty() {
+                f(per_zone, Err(Cause::NoEndpoint));
+                continue;
+            }
+            let share = per_zone / view.len() as f64;
+            for &pod in view {
+                let route = Self::route(world, topo, serving, z, pod);
+                f(share, route.map(|(_, lat)| (pod, lat)));
+            }
+        }
+    }
+
+    /// Requests per second each pod serves for entry `i` at `now`, by
+    /// expectation: what reaches it, capped at `podCapacity`.
+    pub fn served(
+        &self,
+        i: usize,
+        world: &World,
+        topo: &Topology,
+        serving: &dyn Fn(PodId) -> bool,
+        now: Time,
+    ) -> BTreeMap<PodId, f64> {
+        let mut offered: BTreeMap<PodId, f64> = BTreeMap::new();
+        let lambda = self.lambda(i, now);
+        if lambda > 0.0 && !self.client_zones[i].is_empty() {
+            self.each_path(i, lambda, world, topo, serving, |rate, route| {
+                if let Ok((pod, _)) = route {
+                    *offered.entry(pod).or_insert(0.0) += rate;
+                }
+            });
+        }
+        let cap = self.specs[i].pod_capacity.per_second();
+        for load in offered.values_mut() {
+            *load = load.min(cap);
+        }
+        offered
+    }
+
     /// Fluid model: the rates that hold from `now` until the next change.
     pub fn recompute(
         &mut self,
@@ -332,39 +397,31 @@ impl Traffic {
     ) {
         for i in 0..self.specs.len() {
             let mut r = FluidRates::default();
-            let lambda = if now >= self.specs[i].start {
-                self.rate[i].per_second()
-            } else {
-                0.0
-            };
+            let lambda = self.lambda(i, now);
             let zones = &self.client_zones[i];
             if lambda > 0.0 && zones.is_empty() {
                 r.failed[Cause::NoEndpoint as usize] = lambda;
             }
             if lambda > 0.0 && !zones.is_empty() {
                 r.requests = lambda;
-                let per_zone = lambda / zones.len() as f64;
                 let (t, _) = gcra(self.specs[i].pod_capacity);
                 let cap = self.specs[i].pod_capacity.per_second();
                 let mut offered: BTreeMap<PodId, f64> = BTreeMap::new();
                 let mut paths: Vec<(PodId, Time, f64)> = Vec::new();
-                for &z in zones {
-                    let view = self.view(self.specs[i].service, z);
-                    if view.is_empty() {
-                        r.failed[Cause::NoEndpoint as usize] += per_zone;
-                        continue;
-                    }
-                    let share = per_zone / view.len() as f64;
-                    for &pod in view {
-                        match Self::route(world, topo, serving, z, pod) {
-                            Err(c) => r.failed[c as usize] += share,
-                            Ok((_, lat)) => {
-                                *offered.entry(pod).or_insert(0.0) += share;
-                                paths.push((pod, 2 * lat + t, share));
-                            }
+                self.each_path(
+                    i,
+                    lambda,
+                    world,
+                    topo,
+                    serving,
+                    |share, route| match route {
+                        Ok((pod, lat)) => {
+                            *offered.entry(pod).or_insert(0.0) += share;
+                            paths.push((pod, 2 * lat + t, share));
                         }
-                    }
-                }
+                        Err(c) => r.failed[c as usize] += share,
+                    },
+                );
                 for (&pod, &load) in &offered {
                     if load > cap {
                         r.failed[Cause::OverCapacity as usize] += load - cap;
@@ -481,6 +538,7 @@ mod tests {
             client_zones: Vec::new(),
             start: 0,
             schedule: Vec::new(),
+            cpu_per_request_nanos: 0,
         };
         let mut t = Traffic::new(&[spec], TrafficModel::Requests, &topo, 1);
         // Nothing programmed yet: no endpoint.

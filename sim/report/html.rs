@@ -277,6 +277,42 @@ pub fn run_page(r: &Report, figs: &[Figure]) -> String {
             &rows,
         );
     }
+    if !r.hpas.is_empty() {
+        o.push_str("<h2>HorizontalPodAutoscalers at end</h2>\n");
+        let rows: Vec<Vec<(String, &str)>> = r
+            .hpas
+            .iter()
+            .map(|h| {
+                vec![
+                    (format!("{}/{}", h.namespace, h.name), ""),
+                    (h.reference.clone(), ""),
+                    (
+                        super::hpa_targets(h),
+                        if h.current_cpu_utilization.is_none() {
+                            "bad"
+                        } else {
+                            ""
+                        },
+                    ),
+                    (format!("{}–{}", h.min_replicas, h.max_replicas), "num"),
+                    (h.current_replicas.to_string(), "num"),
+                    (h.scale_events.len().to_string(), "num"),
+                ]
+            })
+            .collect();
+        html_table(
+            &mut o,
+            &[
+                "hpa",
+                "reference",
+                "targets",
+                "min–max",
+                "replicas",
+                "rescales",
+            ],
+            &rows,
+        );
+    }
     if !r.pending.is_empty() {
         let _ = writeln!(o, "<h2>Pending pods at end ({})</h2>", r.pending.len());
         let rows: Vec<Vec<(String, &str)>> = r

@@ -171,6 +171,7 @@ pub fn render_text(r: &Report) -> String {
         o.push_str(&table(&["NAME", "TYPE", "ENDPOINTS", "PODS"], &rows));
         o.push('\n');
     }
+    hpas(r, &mut o);
     const MAX_NODES: usize = 20;
     let rows: Vec<Vec<String>> = r
         .nodes
@@ -260,6 +261,86 @@ pub fn render_text(r: &Report) -> String {
         );
     }
     o
+}
+
+/// kubectl's TARGETS column for an HPA: `cpu: 62%/50%`, `cpu: <unknown>/50%`.
+pub(crate) fn hpa_targets(h: &crate::metrics::HpaReport) -> String {
+    let mut t = match h.target_cpu_utilization {
+        Some(target) => format!(
+            "cpu: {}/{target}%",
+            h.current_cpu_utilization
+                .map_or_else(|| "<unknown>".to_string(), |c| format!("{c}%"))
+        ),
+        None => "<none>".to_string(),
+    };
+    if !h.unsimulated_metrics.is_empty() {
+        let _ = write!(t, " (+{} not simulated)", h.unsimulated_metrics.len());
+    }
+    t
+}
+
+/// Simulated `kubectl get hpa`, then each HPA's rescales.
+fn hpas(r: &Report, o: &mut String) {
+    if r.hpas.is_empty() {
+        return;
+    }
+    let rows: Vec<Vec<String>> = r
+        .hpas
+        .iter()
+        .map(|h| {
+            vec![
+                format!("hpa/{}", qualified(&h.namespace, &h.name)),
+                h.reference.clone(),
+                hpa_targets(h),
+                h.min_replicas.to_string(),
+                h.max_replicas.to_string(),
+                h.current_replicas.to_string(),
+            ]
+        })
+        .collect();
+    o.push_str(&table(
+        &[
+            "NAME",
+            "REFERENCE",
+            "TARGETS",
+            "MINPODS",
+            "MAXPODS",
+            "REPLICAS",
+        ],
+        &rows,
+    ));
+    const MAX_EVENTS: usize = 12;
+    for h in &r.hpas {
+        for e in h.scale_events.iter().take(MAX_EVENTS) {
+            let _ = writeln!(
+                o,
+                "  hpa/{} at {}: {} → {} ({})",
+                qualified(&h.namespace, &h.name),
+                crate::model::duration::format_duration((e.at_seconds * 1e6).round() as u64),
+                e.from,
+                e.to,
+                e.reason
+            );
+        }
+        for c in h.conditions.iter().filter(|c| c.status == "False") {
+            let _ = writeln!(
+                o,
+                "  hpa/{}: {} False ({}): {}",
+                qualified(&h.namespace, &h.name),
+                c.condition_type,
+                c.reason,
+                c.message
+            );
+        }
+        if h.scale_events.len() > MAX_EVENTS {
+            let _ = writeln!(
+                o,
+                "  … and {} more rescales",
+                h.scale_events.len() - MAX_EVENTS
+            );
+        }
+    }
+    o.push('\n');
 }
 
 /// `kubesim explain` as tables: one row per node with its verdict and total,

@@ -2,8 +2,9 @@
 //!
 //! Text is rendered with plotters' `ab_glyph` backend and the bundled DejaVu Sans
 //! (fonts/, Bitstream Vera licence), so no system font library is needed. A run
-//! gets pods and nodes over time, a node × time heat map of cpu allocation and
-//! ready replicas per workload with failures marked; a comparison gets one
+//! gets pods and nodes over time, a node × time heat map of cpu allocation,
+//! ready replicas per workload and the replicas each HPA set, with failures
+//! marked; a comparison gets one
 //! figure per scenario with a bar (mean) and error bar (95% CI) per policy for
 //! every metric.
 
@@ -60,6 +61,7 @@ enum Kind {
     PodsNodes(Report),
     Heatmap(Report),
     Ready(Report),
+    Hpa(Report),
     Compare(Comparison, usize),
 }
 
@@ -72,7 +74,8 @@ impl Figure {
         match &self.kind {
             Kind::PodsNodes(r) => pods_nodes(root, r),
             Kind::Heatmap(r) => heatmap(root, r),
-            Kind::Ready(r) => ready(root, r),
+            Kind::Ready(r) => step_lines(root, r, &Lines::ready(r)),
+            Kind::Hpa(r) => step_lines(root, r, &Lines::hpa_replicas(r)),
             Kind::Compare(c, i) => compare_bars(root, c, *i),
         }?;
         root.present()?;
@@ -101,7 +104,7 @@ fn plot_error(name: &str, e: Box<dyn StdError>) -> Error {
 }
 
 /// The figures of one run (the heat map only when nodes were sampled, the
-/// ready chart only when there are workloads).
+/// ready chart only when there are workloads, the HPA chart only with HPAs).
 pub fn run_plots(r: &Report) -> Vec<Figure> {
     let mut figs = vec![Figure {
         name: "pods-nodes".into(),
@@ -124,6 +127,14 @@ pub fn run_plots(r: &Report) -> Vec<Figure> {
             title: "Ready replicas per workload".into(),
             size: (1000, 520),
             kind: Kind::Ready(r.clone()),
+        });
+    }
+    if !r.series.hpas.is_empty() {
+        figs.push(Figure {
+            name: "hpa-replicas".into(),
+            title: "Replicas set by each HorizontalPodAutoscaler".into(),
+            size: (1000, 520),
+            kind: Kind::Hpa(r.clone()),
         });
     }
     figs
@@ -483,27 +494,59 @@ where
     Ok(())
 }
 
-/// Ready pods per workload over time (the 10 largest), failures marked.
-fn ready<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, r: &Report) -> DrawResult
+/// One step line per named series of the samples.
+struct Lines<'a> {
+    what: &'a str,
+    y_desc: &'a str,
+    names: &'a [String],
+    /// How many series there are, including those not kept in the report.
+    total: usize,
+    value: fn(&crate::metrics::Sample, usize) -> Option<i64>,
+}
+
+impl Lines<'_> {
+    /// Ready pods per workload.
+    fn ready(r: &Report) -> Lines<'_> {
+        Lines {
+            what: "ready replicas per workload",
+            y_desc: "ready pods",
+            names: &r.series.workloads,
+            total: r.series.workloads.len().max(r.series.workloads_total),
+            value: |x, i| x.ready.get(i).copied(),
+        }
+    }
+
+    /// Each HPA's target replicas (spec.replicas).
+    fn hpa_replicas(r: &Report) -> Lines<'_> {
+        Lines {
+            what: "replicas set by each HorizontalPodAutoscaler",
+            y_desc: "replicas",
+            names: &r.series.hpas,
+            total: r.series.hpas.len(),
+            value: |x, i| x.hpa_replicas.get(i).copied(),
+        }
+    }
+}
+
+/// The series of `lines` over time (the 10 largest), failures marked.
+fn step_lines<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    r: &Report,
+    lines: &Lines,
+) -> DrawResult
 where
     DB::ErrorType: 'static,
 {
-    let s = &r.series;
     let ts = &r.timeseries;
-    let peak = |i: usize| {
-        ts.iter()
-            .filter_map(|x| x.ready.get(i).copied())
-            .max()
-            .unwrap_or(0)
-    };
-    let mut order: Vec<usize> = (0..s.workloads.len()).collect();
+    let value = lines.value;
+    let peak = |i: usize| ts.iter().filter_map(|x| value(x, i)).max().unwrap_or(0);
+    let mut order: Vec<usize> = (0..lines.names.len()).collect();
     // Largest first; ties keep the series order.
     order.sort_by_key(|&i| std::cmp::Reverse(peak(i)));
     let shown: Vec<usize> = order.into_iter().take(PALETTE.len()).collect();
-    let mut title = format!("{}: ready replicas per workload", r.scenario);
-    let total = s.workloads.len().max(s.workloads_total);
-    if total > shown.len() {
-        title.push_str(&format!(" ({} largest of {})", shown.len(), total));
+    let mut title = format!("{}: {}", r.scenario, lines.what);
+    if lines.total > shown.len() {
+        title.push_str(&format!(" ({} largest of {})", shown.len(), lines.total));
     }
     let root = root.titled(&title, font(22))?;
     let (div, unit) = time_unit(r.simulated_seconds);
@@ -518,7 +561,7 @@ where
     chart
         .configure_mesh()
         .x_desc(format!("simulated time ({unit})"))
-        .y_desc("ready pods")
+        .y_desc(lines.y_desc)
         .x_label_formatter(&tick)
         .y_label_formatter(&tick)
         .label_style(font(14))
@@ -529,12 +572,12 @@ where
         let color = PALETTE[k % PALETTE.len()];
         let points = step(
             ts.iter()
-                .filter_map(|x| x.ready.get(i).map(|&v| (x.t / div, v as f64))),
+                .filter_map(|x| value(x, i).map(|v| (x.t / div, v as f64))),
             x_max,
         );
         chart
             .draw_series(LineSeries::new(points, color.stroke_width(2)))?
-            .label(s.workloads[i].clone())
+            .label(lines.names[i].clone())
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
             });
@@ -705,6 +748,8 @@ mod tests {
                             }
                         })
                         .collect(),
+                    hpa_replicas: vec![(running / 4).max(2) as i64],
+                    ..Default::default()
                 }
             })
             .collect();
@@ -733,6 +778,7 @@ mod tests {
                 nodes: nodes.clone(),
                 nodes_total: 8,
                 workloads_total: 2,
+                hpas: vec!["shop/frontend".into()],
             },
             ..Default::default()
         }
@@ -742,7 +788,7 @@ mod tests {
     fn run_plots_are_valid_svg_and_png() {
         let r = synthetic_report();
         let figs = run_plots(&r);
-        assert_eq!(figs.len(), 3);
+        assert_eq!(figs.len(), 4);
         let dir = std::env::var_os("KUBESIM_PLOT_DIR")
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| {

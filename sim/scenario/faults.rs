@@ -177,6 +177,9 @@ pub struct TrafficSpec {
     pub start: Time,
     /// Later rate changes (`schedule: [{at, rate}]`), in time order.
     pub schedule: Vec<(Time, Rate)>,
+    /// CPU time one request costs the pod that serves it, in nanocores per
+    /// request per second (`cpuPerRequest: 5m` → 5 000 000); 0: no CPU model.
+    pub cpu_per_request_nanos: i64,
 }
 
 /// Time-to-failure distribution of a pool's nodes.
@@ -256,6 +259,8 @@ struct RawTraffic {
     start: Option<String>,
     #[serde(default)]
     schedule: Vec<RawRateStep>,
+    #[serde(default)]
+    cpu_per_request: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -290,6 +295,27 @@ fn rate_value(doc: &Document, file: &str, path: &str, v: &Value) -> Result<Rate,
         _ => String::new(),
     };
     parse_rate(&text).map_err(|m| doc.error(file, path, m).hint("rates are written as 200/s"))
+}
+
+/// `cpuPerRequest`: a non-negative CPU quantity (`5m`, `0.005`, `500u`), in nanocores.
+fn cpu_per_request(doc: &Document, file: &str, path: &str, v: &Value) -> Result<i64, InputError> {
+    let text = match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    };
+    let hint = "CPU time per request, as a CPU quantity: 5m is 5 ms of one core per request, so 100 requests/s use 500m";
+    match crate::model::quantity::parse_quantity(&text) {
+        Ok(q) if !q.is_negative() => Ok(i64::try_from(q.nanos()).unwrap_or(i64::MAX)),
+        Ok(_) => Err(doc
+            .error(
+                file,
+                path,
+                format!("cpuPerRequest must not be negative, got {text:?}"),
+            )
+            .hint(hint)),
+        Err(m) => Err(doc.error(file, path, m).hint(hint)),
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -529,21 +555,29 @@ pub fn traffic(
             }
         }
         schedule.sort_by_key(|s| s.0);
-        match (service, rate, cap, start) {
-            (Ok((service, key)), Ok(rate), Ok(pod_capacity), Ok(start)) => out.push(TrafficSpec {
-                service,
-                service_key: key,
-                rate,
-                pod_capacity,
-                client_zones: raw.client_zones.clone(),
-                start,
-                schedule,
-            }),
-            (s, r, c, t) => {
+        let cpu = match &raw.cpu_per_request {
+            None => Ok(0),
+            Some(v) => cpu_per_request(doc, file, &at("cpuPerRequest"), v),
+        };
+        match (service, rate, cap, start, cpu) {
+            (Ok((service, key)), Ok(rate), Ok(pod_capacity), Ok(start), Ok(cpu)) => {
+                out.push(TrafficSpec {
+                    service,
+                    service_key: key,
+                    rate,
+                    pod_capacity,
+                    client_zones: raw.client_zones.clone(),
+                    start,
+                    schedule,
+                    cpu_per_request_nanos: cpu,
+                })
+            }
+            (s, r, c, t, u) => {
                 errors.extend(s.err());
                 errors.extend(r.err());
                 errors.extend(c.err());
                 errors.extend(t.err());
+                errors.extend(u.err());
             }
         }
     }

@@ -51,9 +51,11 @@ use crate::model::labels::{
 };
 use crate::model::taints::{TaintEffect, find_untolerated, taints_from_k8s};
 use crate::model::{
-    DaemonSet, Deployment, DeploymentStrategy, HOSTNAME_LABEL, Hpa, IntOrPercent, Job, JobState,
-    Meta, Node, NodeId, Pod, PodDisruptionBudget, PodManagementPolicy, PodPhase, PodSpec,
-    PreemptionPolicy, PriorityClass, ReplicaSet, Resources, Service, SpecId, StatefulSet, World,
+    DaemonSet, Deployment, DeploymentStrategy, HOSTNAME_LABEL, Hpa, HpaBehavior, HpaPolicyType,
+    HpaScalingPolicy, HpaScalingRules, HpaStatus, IntOrPercent, Job, JobState, Meta, Node, NodeId,
+    Pod, PodDisruptionBudget, PodManagementPolicy, PodPhase, PodSpec, PreemptionPolicy,
+    PriorityClass, ReplicaSet, Resources, ScaleTarget, SelectPolicy, Service, SpecId, StatefulSet,
+    World,
 };
 use crate::scenario::podspec::{self, Template, TemplateAt, Workload};
 use crate::scenario::strict::{Ctx, Loc, join};
@@ -187,7 +189,8 @@ enum Object {
     Service(Service),
     PriorityClass(PriorityClass, Loc),
     Pdb(PodDisruptionBudget),
-    Hpa(Hpa),
+    /// With where its scaleTargetRef is written.
+    Hpa(Hpa, Loc),
 }
 
 /// The kinds that are simulated, with the group/version they are served as.
@@ -1338,6 +1341,7 @@ fn hpa_v2(ctx: &mut Ctx, value: &Value) -> Conversion {
     } else {
         None
     };
+    let mut unsimulated = Vec::new();
     const TYPES: [&str; 5] = [
         "ContainerResource",
         "External",
@@ -1369,6 +1373,7 @@ fn hpa_v2(ctx: &mut Ctx, value: &Value) -> Conversion {
                     Some(u) if u > 0 => {
                         if r.name == "cpu" {
                             cpu = Some(u);
+                            continue;
                         }
                     }
                     Some(u) => ctx.err(
@@ -1382,16 +1387,185 @@ fn hpa_v2(ctx: &mut Ctx, value: &Value) -> Conversion {
                 }
             }
         }
+        unsimulated.push(metric_label(m));
     }
+    let behavior = spec.behavior.as_ref().map(|b| HpaBehavior {
+        scale_up: scaling_rules(ctx, "spec.behavior.scaleUp", b.scale_up.as_ref(), true),
+        scale_down: scaling_rules(ctx, "spec.behavior.scaleDown", b.scale_down.as_ref(), false),
+    });
     let hpa = Hpa {
         meta: meta(&namespace, &name, &h.metadata),
+        target_api_version: target.api_version.clone().unwrap_or_default(),
         target_kind: target.kind.clone(),
         target_name: target.name.clone(),
+        target: None,
         min_replicas,
         max_replicas: spec.max_replicas,
         target_cpu_utilization: cpu,
+        unsimulated_metrics: unsimulated,
+        behavior,
+        status: HpaStatus::default(),
     };
-    obj(namespace, name, Object::Hpa(hpa))
+    let at = ctx.loc("spec.scaleTargetRef");
+    obj(namespace, name, Object::Hpa(hpa, at))
+}
+
+/// How a metric the simulator has no values for is named in notes and reports.
+fn metric_label(m: &autoscaling_v2::MetricSpec) -> String {
+    let name = match m.type_.as_str() {
+        "Resource" => m.resource.as_ref().map(|r| {
+            let t = &r.target.type_;
+            format!("{} ({t})", r.name)
+        }),
+        "ContainerResource" => m
+            .container_resource
+            .as_ref()
+            .map(|r| format!("{} of container {}", r.name, r.container)),
+        "Pods" => m.pods.as_ref().map(|p| p.metric.name.clone()),
+        "Object" => m.object.as_ref().map(|o| o.metric.name.clone()),
+        "External" => m.external.as_ref().map(|e| e.metric.name.clone()),
+        _ => None,
+    };
+    format!("{} {}", m.type_, name.unwrap_or_default())
+        .trim_end()
+        .to_string()
+}
+
+/// One direction of spec.behavior: `GenerateHPAScaleUpRules` /
+/// `GenerateHPAScaleDownRules` (pkg/apis/autoscaling/v2/defaults.go: scale up
+/// by max(4 pods, 100 %) per 15 s with no window; scale down by 100 % per
+/// 15 s with the controller's window) over what is written, checked as
+/// `validateScalingRules` (pkg/apis/autoscaling/validation/validation.go) does.
+fn scaling_rules(
+    ctx: &mut Ctx,
+    path: &str,
+    rules: Option<&autoscaling_v2::HPAScalingRules>,
+    scale_up: bool,
+) -> HpaScalingRules {
+    let policy = |policy_type, value| HpaScalingPolicy {
+        policy_type,
+        value,
+        period_seconds: 15,
+    };
+    let mut out = if scale_up {
+        HpaScalingRules {
+            stabilization_window_seconds: Some(0),
+            select_policy: SelectPolicy::Max,
+            policies: vec![
+                policy(HpaPolicyType::Pods, 4),
+                policy(HpaPolicyType::Percent, 100),
+            ],
+            tolerance: None,
+        }
+    } else {
+        HpaScalingRules {
+            stabilization_window_seconds: None,
+            select_policy: SelectPolicy::Max,
+            policies: vec![policy(HpaPolicyType::Percent, 100)],
+            tolerance: None,
+        }
+    };
+    let Some(r) = rules else { return out };
+    if let Some(w) = r.stabilization_window_seconds {
+        let at = format!("{path}.stabilizationWindowSeconds");
+        if w < 0 {
+            ctx.err(
+                &at,
+                format!("Invalid value: {w}: must be greater than or equal to zero"),
+            );
+        } else if w > 3600 {
+            ctx.err(
+                &at,
+                format!("Invalid value: {w}: must be less than or equal to 3600"),
+            );
+        }
+        out.stabilization_window_seconds = Some(w);
+    }
+    if let Some(p) = &r.select_policy {
+        out.select_policy = match p.as_str() {
+            "Max" => SelectPolicy::Max,
+            "Min" => SelectPolicy::Min,
+            "Disabled" => SelectPolicy::Disabled,
+            other => {
+                let hint = did_you_mean(other, ["Disabled", "Max", "Min"])
+                    .map(|s| format!("did you mean `{s}`?"));
+                ctx.err_hint(
+                    &format!("{path}.selectPolicy"),
+                    format!("Unsupported value: \"{other}\": supported values: \"Disabled\", \"Max\", \"Min\""),
+                    hint,
+                );
+                SelectPolicy::Max
+            }
+        };
+    }
+    if let Some(policies) = &r.policies {
+        if policies.is_empty() {
+            ctx.err(
+                &format!("{path}.policies"),
+                "Required value: must specify at least one Policy",
+            );
+        }
+        out.policies.clear();
+        for (i, p) in policies.iter().enumerate() {
+            let at = |f: &str| format!("{path}.policies[{i}].{f}");
+            let policy_type = match p.type_.as_str() {
+                "Pods" => HpaPolicyType::Pods,
+                "Percent" => HpaPolicyType::Percent,
+                other => {
+                    let hint = did_you_mean(other, ["Percent", "Pods"])
+                        .map(|s| format!("did you mean `{s}`?"));
+                    ctx.err_hint(
+                        &at("type"),
+                        format!("Unsupported value: \"{other}\": supported values: \"Percent\", \"Pods\""),
+                        hint,
+                    );
+                    continue;
+                }
+            };
+            if p.value <= 0 {
+                ctx.err(
+                    &at("value"),
+                    format!("Invalid value: {}: must be greater than zero", p.value),
+                );
+            }
+            if p.period_seconds <= 0 {
+                ctx.err(
+                    &at("periodSeconds"),
+                    format!(
+                        "Invalid value: {}: must be greater than zero",
+                        p.period_seconds
+                    ),
+                );
+            } else if p.period_seconds > 1800 {
+                ctx.err(
+                    &at("periodSeconds"),
+                    format!(
+                        "Invalid value: {}: must be less than or equal to 1800",
+                        p.period_seconds
+                    ),
+                );
+            }
+            out.policies.push(HpaScalingPolicy {
+                policy_type,
+                value: p.value,
+                period_seconds: p.period_seconds,
+            });
+        }
+    }
+    if let Some(q) = &r.tolerance {
+        match crate::model::quantity::quantity_from_k8s(q) {
+            Ok(t) if !t.is_negative() => out.tolerance = Some(t.nanos() as f64 / 1e9),
+            Ok(_) => ctx.err(
+                &format!("{path}.tolerance"),
+                format!(
+                    "Invalid value: \"{}\": must be greater than or equal to zero",
+                    q.0
+                ),
+            ),
+            Err(m) => ctx.err(&format!("{path}.tolerance"), m),
+        }
+    }
+    out
 }
 
 fn hpa_v1(ctx: &mut Ctx, value: &Value) -> Conversion {
@@ -1412,13 +1586,41 @@ fn hpa_v1(ctx: &mut Ctx, value: &Value) -> Conversion {
     }
     let hpa = Hpa {
         meta: meta(&namespace, &name, &h.metadata),
+        target_api_version: target.api_version.clone().unwrap_or_default(),
         target_kind: target.kind.clone(),
         target_name: target.name.clone(),
+        target: None,
         min_replicas,
         max_replicas: spec.max_replicas,
         target_cpu_utilization: Some(cpu),
+        unsimulated_metrics: Vec::new(),
+        behavior: None,
+        status: HpaStatus::default(),
     };
-    obj(namespace, name, Object::Hpa(hpa))
+    let at = ctx.loc("spec.scaleTargetRef");
+    obj(namespace, name, Object::Hpa(hpa, at))
+}
+
+/// Resolve an HPA's scaleTargetRef as the controller's RESTMapper and scale
+/// client would: the group of `apiVersion` (`apps`) and the kind select the
+/// resource, the name and the HPA's namespace the object. `Err` says why the
+/// controller could not get the target's scale (upstream accepts such an
+/// HPA; the controller reports FailedGetScale).
+fn resolve_hpa_target(world: &World, h: &Hpa) -> Result<ScaleTarget, String> {
+    let group = h.target_api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    let kind = h.target_kind.as_str();
+    if !matches!(kind, "Deployment" | "ReplicaSet" | "StatefulSet") {
+        return Err(format!(
+            "kind \"{kind}\" is not a workload the simulator runs (Deployment, ReplicaSet, StatefulSet)"
+        ));
+    }
+    if group != "apps" {
+        return Err(format!(
+            "no matches for kind \"{kind}\" in group \"{group}\" (set scaleTargetRef.apiVersion: apps/v1)"
+        ));
+    }
+    let target = format!("{kind}/{}/{}", h.meta.namespace, h.target_name);
+    crate::scenario::resolve_target(world, &target)
 }
 
 // ---------------------------------------------------------------------------
@@ -1546,6 +1748,7 @@ pub fn insert_objects(
         }
     }
     let mut notes = Vec::new();
+    let mut hpas = Vec::new();
     for p in others {
         let (namespace, name) = (p.namespace, p.name);
         match p.object {
@@ -1597,9 +1800,37 @@ pub fn insert_objects(
             }
             Object::Service(s) => world.services.push(s),
             Object::Pdb(p) => world.pdbs.push(p),
-            Object::Hpa(h) => world.hpas.push(h),
+            Object::Hpa(h, at) => hpas.push((h, at)),
             Object::Node { .. } | Object::PriorityClass(..) => unreachable!("inserted above"),
         }
+    }
+    // HPAs last: their targets may come later in the files.
+    for (mut h, at) in hpas {
+        let what = format!(
+            "HorizontalPodAutoscaler {}/{} ({})",
+            h.meta.namespace,
+            h.meta.name,
+            at.short()
+        );
+        match resolve_hpa_target(world, &h) {
+            Ok(t) => h.target = Some(t),
+            Err(why) => notes.push(format!(
+                "{what}: cannot get the scale of {}/{}: {why}; it scales nothing (upstream: AbleToScale False, FailedGetScale)",
+                h.target_kind, h.target_name
+            )),
+        }
+        if !h.unsimulated_metrics.is_empty() {
+            let then = if h.target_cpu_utilization.is_some() {
+                "it scales on cpu utilization alone"
+            } else {
+                "it has no cpu utilization target and scales nothing"
+            };
+            notes.push(format!(
+                "{what}: metrics {} are not simulated; {then}",
+                h.unsimulated_metrics.join(", ")
+            ));
+        }
+        world.hpas.push(h);
     }
     Ok(notes)
 }

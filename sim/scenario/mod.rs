@@ -180,12 +180,7 @@ const FAULT_ACTIONS: &[&str] = &[
 ];
 
 /// A workload addressed as `KIND/[NAMESPACE/]NAME`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ScaleTarget {
-    Deployment(crate::model::DeploymentId),
-    ReplicaSet(crate::model::ReplicaSetId),
-    StatefulSet(crate::model::StatefulSetId),
-}
+pub use crate::model::ScaleTarget;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {

@@ -45,6 +45,15 @@ use crate::scenario::strict::{Ctx, Loc};
 pub const DURATION_ANNOTATION: &str = "kubesim.dev/duration";
 /// Annotation: the exit code when they do (default 0).
 pub const EXIT_CODE_ANNOTATION: &str = "kubesim.dev/exit-code";
+/// Annotation: CPU the pod uses whatever traffic it serves (a quantity, e.g.
+/// `50m`); see `network::cpu`.
+pub const CPU_BASELINE_ANNOTATION: &str = "kubesim.dev/cpu-baseline";
+/// The annotations kubesim reads; another `kubesim.dev/` key is a typo.
+const ANNOTATIONS: [&str; 3] = [
+    DURATION_ANNOTATION,
+    EXIT_CODE_ANNOTATION,
+    CPU_BASELINE_ANNOTATION,
+];
 
 /// schedutil.DefaultMilliCPURequest and DefaultMemoryRequest (200Mi).
 pub const DEFAULT_MILLI_CPU_REQUEST: i64 = 100;
@@ -986,6 +995,28 @@ fn behaviour(ctx: &mut Ctx, at: &TemplateAt, meta: &ObjectMeta) -> Behaviour {
                 &path,
                 format!("Invalid value: \"{v}\": an exit code is an integer from 0 to 255"),
             ),
+        }
+    }
+    if let Some(v) = annotations.and_then(|a| a.get(CPU_BASELINE_ANNOTATION)) {
+        let path = format!("{}.annotations.{CPU_BASELINE_ANNOTATION}", at.meta_path);
+        match crate::model::quantity::parse_quantity(v) {
+            Ok(q) if !q.is_negative() => {
+                b.cpu_baseline_nanos = Some(i64::try_from(q.nanos()).unwrap_or(i64::MAX))
+            }
+            _ => ctx.err_hint(
+                &path,
+                format!("Invalid value: \"{v}\": expected a non-negative CPU quantity"),
+                Some("CPU is written as a quantity: 50m, 0.25, 1".to_string()),
+            ),
+        }
+    }
+    for key in annotations.into_iter().flat_map(|a| a.keys()) {
+        if key.starts_with("kubesim.dev/") && !ANNOTATIONS.contains(&key.as_str()) {
+            let path = format!("{}.annotations.{key}", at.meta_path);
+            let hint = did_you_mean(key, ANNOTATIONS)
+                .map(|s| format!("did you mean `{s}`?"))
+                .or_else(|| Some(format!("kubesim reads {}", ANNOTATIONS.join(", "))));
+            ctx.err_key(&path, format!("unknown kubesim annotation {key:?}"), hint);
         }
     }
     b

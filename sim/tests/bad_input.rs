@@ -172,8 +172,35 @@ fn cases() -> Vec<(&'static str, String, &'static str, usize)> {
             "rollout applies to Deployments",
             12,
         ),
+        (
+            "cpu-per-request-not-a-quantity",
+            format!(
+                "{HEAD}  duration: 1m\n{POOL}  traffic:\n  - {{service: web, rate: 10/s, podCapacity: 10/s, cpuPerRequest: abc}}\n{WEB_SERVICE}"
+            ),
+            "spec.traffic[0].cpuPerRequest",
+            12,
+        ),
+        (
+            "cpu-per-request-typo",
+            format!(
+                "{HEAD}  duration: 1m\n{POOL}  traffic:\n  - {{service: web, rate: 10/s, podCapacity: 10/s, cpuPerReqest: 5m}}\n{WEB_SERVICE}"
+            ),
+            "did you mean `cpuPerRequest`",
+            12,
+        ),
+        (
+            "hpa-select-policy",
+            format!(
+                "{HEAD}  duration: 1m\n{POOL}{WEB_SERVICE}---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {{name: web}}\nspec:\n  scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: web}}\n  maxReplicas: 5\n  behavior:\n    scaleUp: {{selectPolicy: Maxx}}\n"
+            ),
+            "did you mean `Max`",
+            24,
+        ),
     ]
 }
+
+/// A Service for traffic entries to name.
+const WEB_SERVICE: &str = "---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n";
 
 #[test]
 fn bad_input_is_exit_2_with_file_line_and_field() {

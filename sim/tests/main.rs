@@ -1,6 +1,7 @@
 //! Integration tests: every shipped scenario end to end against a golden
-//! summary, determinism, bad input, and the tidy check.
+//! summary, determinism, bad input, the tidy check, and the HPA.
 
+mod autoscaling;
 mod bad_input;
 mod churn;
 mod failures;

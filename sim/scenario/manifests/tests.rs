@@ -1,8 +1,8 @@
 //! Real-looking manifests, as users have them, through parse and insert.
 
 use super::*;
-use crate::model::PodId;
 use crate::model::taints::{Toleration, TolerationOp};
+use crate::model::{DeploymentId, PodId};
 use crate::scenario::yaml::parse_documents;
 
 fn parse(
@@ -1097,6 +1097,183 @@ spec:
     assert_eq!(
         e[0].message,
         "Invalid value: minAvailable and maxUnavailable cannot be both set"
+    );
+}
+
+/// An HPA written before the Deployment it scales, with a behavior.
+const HPA_BEHAVIOR: &str = r#"
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: web}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  minReplicas: 2
+  maxReplicas: 10
+  behavior:
+    scaleDown:
+      tolerance: "0.05"
+      policies:
+      - {type: Pods, value: 2, periodSeconds: 60}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: web:1}]}
+"#;
+
+#[test]
+fn hpa_behavior_is_defaulted_as_the_api_server_does() {
+    let l = load(HPA_BEHAVIOR);
+    let h = &l.world.hpas[0];
+    assert_eq!(h.target, Some(ScaleTarget::Deployment(DeploymentId(0))));
+    // No metrics: cpu 80 % (the API default).
+    assert_eq!(h.target_cpu_utilization, Some(80));
+    let b = h.behavior.as_ref().unwrap();
+    let p = |policy_type, value, period_seconds| HpaScalingPolicy {
+        policy_type,
+        value,
+        period_seconds,
+    };
+    // GenerateHPAScaleUpRules: 0 s window, Max of 4 pods and 100 % per 15 s.
+    assert_eq!(b.scale_up.stabilization_window_seconds, Some(0));
+    assert_eq!(b.scale_up.select_policy, SelectPolicy::Max);
+    assert_eq!(
+        b.scale_up.policies,
+        vec![
+            p(HpaPolicyType::Pods, 4, 15),
+            p(HpaPolicyType::Percent, 100, 15)
+        ]
+    );
+    // Scale down: what is written, the window left to the controller.
+    assert_eq!(b.scale_down.stabilization_window_seconds, None);
+    assert_eq!(b.scale_down.policies, vec![p(HpaPolicyType::Pods, 2, 60)]);
+    assert_eq!(b.scale_down.tolerance, Some(0.05));
+    assert!(l.notes.is_empty(), "{:?}", l.notes);
+}
+
+#[test]
+fn hpa_behavior_is_validated() {
+    let cases = [
+        (
+            "periodSeconds: 60",
+            "periodSeconds: 0",
+            "must be greater than zero",
+        ),
+        (
+            "periodSeconds: 60",
+            "periodSeconds: 3600",
+            "less than or equal to 1800",
+        ),
+        ("value: 2", "value: -2", "must be greater than zero"),
+        ("type: Pods", "type: Pod", "Unsupported value: \"Pod\""),
+        (
+            "tolerance: \"0.05\"",
+            "tolerance: \"-0.05\"",
+            "greater than or equal to zero",
+        ),
+        ("tolerance: \"0.05\"", "tolerance: five", "invalid quantity"),
+        (
+            "tolerance: \"0.05\"",
+            "stabilizationWindowSeconds: 7200",
+            "less than or equal to 3600",
+        ),
+        (
+            "tolerance: \"0.05\"",
+            "selectPolicy: Maximum",
+            "Unsupported value",
+        ),
+    ];
+    for (from, to, want) in cases {
+        let bad = HPA_BEHAVIOR.replace(from, to);
+        let e = errors(&bad);
+        assert_eq!(e.len(), 1, "{to}: {e:?}");
+        assert!(e[0].message.contains(want), "{to}: {}", e[0].message);
+        let key = to.split(':').next().unwrap();
+        assert_eq!(e[0].line, Some(line_of(&bad, to)), "{to}");
+        assert!(e[0].field.as_deref().unwrap().ends_with(key), "{to}");
+    }
+    let e = errors(&HPA_BEHAVIOR.replace("type: Pods", "type: Pod"));
+    assert_eq!(e[0].hint.as_deref(), Some("did you mean `Pods`?"));
+    let e = errors(&HPA_BEHAVIOR.replace(
+        "      policies:\n      - {type: Pods, value: 2, periodSeconds: 60}\n",
+        "      policies: []\n",
+    ));
+    assert!(
+        e[0].message.contains("at least one Policy"),
+        "{}",
+        e[0].message
+    );
+}
+
+#[test]
+fn hpa_whose_target_is_missing_is_accepted_with_a_note() {
+    // The API server accepts it; the controller would report FailedGetScale.
+    let text = HPA_BEHAVIOR.replace(
+        "kind: Deployment, name: web}",
+        "kind: Deployment, name: webb}",
+    );
+    let l = load(&text);
+    assert_eq!(l.world.hpas[0].target, None);
+    let line = line_of(&text, "scaleTargetRef");
+    assert_eq!(l.notes.len(), 1);
+    assert!(
+        l.notes[0].contains(&format!("(m.yaml:{line})"))
+            && l.notes[0]
+                .contains("no deployment named default/webb in the scenario (did you mean web?)"),
+        "{}",
+        l.notes[0]
+    );
+    // Without apiVersion the kind is looked up in the core group: no match.
+    let l = load(&HPA_BEHAVIOR.replace(
+        "{apiVersion: apps/v1, kind: Deployment",
+        "{kind: Deployment",
+    ));
+    assert!(
+        l.notes[0].contains("no matches for kind \"Deployment\" in group \"\""),
+        "{}",
+        l.notes[0]
+    );
+    // Metrics without values in the simulator are listed.
+    let l = load(&HPA_BEHAVIOR.replace(
+        "  behavior:\n",
+        "  metrics:\n  - type: Resource\n    resource: {name: memory, target: {type: Utilization, averageUtilization: 70}}\n  behavior:\n",
+    ));
+    assert_eq!(l.world.hpas[0].target_cpu_utilization, None);
+    assert!(
+        l.notes[0].contains("metrics Resource memory (Utilization) are not simulated; it has no cpu utilization target"),
+        "{}",
+        l.notes[0]
+    );
+}
+
+#[test]
+fn kubesim_annotations_are_checked() {
+    let with = |a: &str| {
+        HPA_BEHAVIOR.replace(
+            "    metadata: {labels: {app: web}}",
+            &format!("    metadata:\n      labels: {{app: web}}\n      annotations: {{{a}}}"),
+        )
+    };
+    let l = load(&with("kubesim.dev/cpu-baseline: 50m"));
+    let spec = l.world.spec(l.world.deployments[0].spec);
+    assert_eq!(spec.behaviour.cpu_baseline_nanos, Some(50_000_000));
+    let bad = with("kubesim.dev/cpu-baseline: lots");
+    let e = errors(&bad);
+    assert!(e[0].message.contains("\"lots\""), "{}", e[0].message);
+    assert_eq!(e[0].line, Some(line_of(&bad, "lots")));
+    let e = errors(&with("kubesim.dev/cpu-basline: 50m"));
+    assert!(
+        e[0].message.contains("unknown kubesim annotation"),
+        "{}",
+        e[0].message
+    );
+    assert_eq!(
+        e[0].hint.as_deref(),
+        Some("did you mean `kubesim.dev/cpu-baseline`?")
     );
 }
 
