@@ -319,12 +319,18 @@ impl<'a> Cycle<'a> {
             }
         }
         if let Some(names) = names {
-            let world = self.world;
+            // Names to ids once, then integer compares over the node list
+            // (kept in its order): a DaemonSet pod names one node of many.
+            let mut ids: Vec<NodeId> = names
+                .iter()
+                .filter_map(|x| self.world.node_by_name(x))
+                .collect();
+            ids.sort_unstable();
             let subset = self
                 .nodes
                 .iter()
                 .copied()
-                .filter(|&n| names.iter().any(|x| *x == world.node(n).name))
+                .filter(|n| ids.binary_search(n).is_ok())
                 .collect();
             restricting.sort();
             bufs.subset = Some((subset, restricting));
