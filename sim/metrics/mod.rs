@@ -324,6 +324,9 @@ pub struct Recorder {
     /// Column of each workload seen in `series.workloads` (`None`: past
     /// [`MAX_WORKLOAD_SERIES`]), by its label.
     workload_column: std::collections::HashMap<String, Option<usize>>,
+    /// The same column by (kind, arena index), once looked up: Deployment,
+    /// standalone ReplicaSet, StatefulSet, DaemonSet, Job.
+    workload_cache: [Vec<Option<Option<usize>>>; 5],
 }
 
 impl Recorder {
@@ -384,7 +387,6 @@ impl Recorder {
     }
 
     fn sample_workloads(&mut self, world: &World) -> Vec<i64> {
-        let mut ready = vec![0; self.series.workloads.len()];
         let ready_of = |pods: &mut dyn Iterator<Item = &PodId>| -> i64 {
             pods.filter(|&&p| {
                 let pod = world.pod(p);
@@ -392,57 +394,98 @@ impl Recorder {
             })
             .count() as i64
         };
-        let mut found: Vec<(String, i64)> = Vec::new();
-        for d in world.deployments.iter().filter(|d| !d.deleted) {
-            let n = d
-                .replicasets
-                .iter()
-                .map(|rs| ready_of(&mut world.replicasets[rs.idx()].pods.iter()))
-                .sum();
-            found.push((workload_label("deployment", &d.meta), n));
-        }
-        for r in world
-            .replicasets
+        // Workloads in a fixed order (kind, then arena index); a workload's
+        // column is looked up by label once, and pods are counted only for
+        // workloads that have a column.
+        let mut ready = vec![0; self.series.workloads.len()];
+        let mut put = |c: usize, n: i64| {
+            if ready.len() <= c {
+                ready.resize(c + 1, 0);
+            }
+            ready[c] = n;
+        };
+        for (i, d) in world
+            .deployments
             .iter()
-            .filter(|r| !r.deleted && r.owner.is_none())
+            .enumerate()
+            .filter(|(_, d)| !d.deleted)
         {
-            found.push((
-                workload_label("replicaset", &r.meta),
-                ready_of(&mut r.pods.iter()),
-            ));
-        }
-        for s in world.statefulsets.iter().filter(|s| !s.deleted) {
-            let n = ready_of(&mut s.pods.iter().flatten());
-            found.push((workload_label("statefulset", &s.meta), n));
-        }
-        for d in world.daemonsets.iter().filter(|d| !d.deleted) {
-            found.push((
-                workload_label("daemonset", &d.meta),
-                ready_of(&mut d.pods.iter()),
-            ));
-        }
-        for j in world.jobs.iter().filter(|j| !j.deleted) {
-            found.push((workload_label("job", &j.meta), ready_of(&mut j.pods.iter())));
-        }
-        for (label, n) in found {
-            let col = match self.workload_column.get(&label) {
-                Some(&c) => c,
-                None => {
-                    self.series.workloads_total += 1;
-                    let c = (self.series.workloads.len() < MAX_WORKLOAD_SERIES).then(|| {
-                        self.series.workloads.push(label.clone());
-                        ready.push(0);
-                        self.series.workloads.len() - 1
-                    });
-                    self.workload_column.insert(label, c);
-                    c
-                }
-            };
-            if let Some(col) = col {
-                ready[col] = n;
+            if let Some(c) = self.column(0, i, || workload_label("deployment", &d.meta)) {
+                put(
+                    c,
+                    d.replicasets
+                        .iter()
+                        .map(|rs| ready_of(&mut world.replicasets[rs.idx()].pods.iter()))
+                        .sum(),
+                );
             }
         }
+        for (i, r) in world.replicasets.iter().enumerate() {
+            if r.deleted || r.owner.is_some() {
+                continue;
+            }
+            if let Some(c) = self.column(1, i, || workload_label("replicaset", &r.meta)) {
+                put(c, ready_of(&mut r.pods.iter()));
+            }
+        }
+        for (i, s) in world
+            .statefulsets
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.deleted)
+        {
+            if let Some(c) = self.column(2, i, || workload_label("statefulset", &s.meta)) {
+                put(c, ready_of(&mut s.pods.iter().flatten()));
+            }
+        }
+        for (i, d) in world
+            .daemonsets
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| !d.deleted)
+        {
+            if let Some(c) = self.column(3, i, || workload_label("daemonset", &d.meta)) {
+                put(c, ready_of(&mut d.pods.iter()));
+            }
+        }
+        for (i, j) in world.jobs.iter().enumerate().filter(|(_, j)| !j.deleted) {
+            if let Some(c) = self.column(4, i, || workload_label("job", &j.meta)) {
+                put(c, ready_of(&mut j.pods.iter()));
+            }
+        }
+        ready.resize(self.series.workloads.len(), 0);
         ready
+    }
+
+    /// A workload's column, looked up by label the first time its arena slot
+    /// (`kind`: Deployment, standalone ReplicaSet, StatefulSet, DaemonSet,
+    /// Job) is seen.
+    fn column(&mut self, kind: usize, idx: usize, label: impl FnOnce() -> String) -> Option<usize> {
+        if let Some(&Some(c)) = self.workload_cache[kind].get(idx) {
+            return c;
+        }
+        let c = self.column_for(label());
+        let cache = &mut self.workload_cache[kind];
+        if cache.len() <= idx {
+            cache.resize(idx + 1, None);
+        }
+        cache[idx] = Some(c);
+        c
+    }
+
+    /// The column for a workload label seen for the first time by its arena
+    /// slot (a workload re-created under the same name keeps its column).
+    fn column_for(&mut self, label: String) -> Option<usize> {
+        if let Some(&c) = self.workload_column.get(&label) {
+            return c;
+        }
+        self.series.workloads_total += 1;
+        let c = (self.series.workloads.len() < MAX_WORKLOAD_SERIES).then(|| {
+            self.series.workloads.push(label.clone());
+            self.series.workloads.len() - 1
+        });
+        self.workload_column.insert(label, c);
+        c
     }
 
     fn sample_services(&mut self, world: &World) -> Vec<u64> {
