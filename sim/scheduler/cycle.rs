@@ -436,16 +436,19 @@ impl<'a> Cycle<'a> {
         } else {
             b.masks.resize(b.alive.len(), 0);
         }
+        // The static filters that reject some node of the chunk.
+        let static_rejects = b.masks.iter().fold(0, |acc, m| acc | m);
         for (k, &i) in self.profile.filter.iter().enumerate() {
             if b.alive.is_empty() {
                 break;
             }
-            if run.skip[i] {
+            let is_static = run.statics & (1 << k) != 0;
+            if run.skip[i] || (is_static && static_rejects & (1 << k) == 0) {
                 continue;
             }
             let f = self.profile.plugins[i].as_filter().unwrap();
             b.rejected.clear();
-            if run.statics & (1 << k) != 0 {
+            if is_static {
                 for (a, &n) in b.alive.iter().enumerate() {
                     if b.masks[a] & (1 << k) != 0 {
                         // The status itself is not cached: ask again.
