@@ -18,6 +18,7 @@ use rand::RngExt;
 use crate::engine::{SimRng, Time};
 use crate::model::{KubeVersion, NodeId, PodId, Resources, World};
 use crate::scheduler::framework::*;
+use crate::scheduler::node_table::{NodeTable, TemplateCache};
 use crate::scheduler::profiles::Profile;
 
 /// `minFeasibleNodesToFind`.
@@ -142,6 +143,79 @@ pub struct Buffers {
     /// The PreFilter result: only these nodes are filtered (snapshot order),
     /// with the names of the plugins that restricted them.
     pub subset: Option<(Vec<NodeId>, Vec<&'static str>)>,
+    /// Static filter verdicts and node-local raw scores per template, kept
+    /// across cycles.
+    pub verdicts: TemplateCache<u32>,
+    pub scores_cache: TemplateCache<i64>,
+    batch: BatchBuffers,
+}
+
+/// The batch filter's scratch space (see `Cycle::filter_chunk`).
+#[derive(Default)]
+struct BatchBuffers {
+    chunk: Vec<NodeId>,
+    /// Nodes of the chunk not rejected yet, their positions in the chunk and
+    /// their static filter masks.
+    alive: Vec<NodeId>,
+    alive_at: Vec<usize>,
+    masks: Vec<u32>,
+    /// Per chunk position: the rejecting status and plugin, if rejected.
+    verdict: Vec<Option<(Status, Option<usize>)>>,
+    rejected: Vec<(usize, Status)>,
+    /// Nodes whose cached score is stale, their positions, their scores.
+    stale: Vec<NodeId>,
+    stale_at: Vec<usize>,
+    fresh: Vec<i64>,
+}
+
+/// `ScorePlugin::score_all` of a node-local plugin through the template's
+/// cache: only nodes whose usage changed since are scored.
+fn score_cached(
+    cx: &CycleContext,
+    p: &dyn ScorePlugin,
+    state: &State,
+    feasible: &[NodeId],
+    out: &mut Vec<i64>,
+    cache: &mut crate::scheduler::node_table::PerNode<i64>,
+    b: &mut BatchBuffers,
+) {
+    let generation = &cx.table.usage_generation;
+    b.stale.clear();
+    b.stale_at.clear();
+    out.clear();
+    out.extend(feasible.iter().enumerate().map(|(j, &n)| {
+        let (g, score) = cache[n.idx()];
+        if g == generation[n.idx()] {
+            score
+        } else {
+            b.stale.push(n);
+            b.stale_at.push(j);
+            0
+        }
+    }));
+    if !b.stale.is_empty() {
+        b.fresh.clear();
+        p.score_all(cx, state, &b.stale, &mut b.fresh);
+        for ((&n, &j), &score) in b.stale.iter().zip(&b.stale_at).zip(&b.fresh) {
+            out[j] = score;
+            cache[n.idx()] = (generation[n.idx()], score);
+        }
+    }
+    #[cfg(debug_assertions)]
+    {
+        let mut all = Vec::new();
+        p.score_all(cx, state, feasible, &mut all);
+        assert_eq!(&all, out, "stale cached score");
+    }
+}
+
+/// What the filters of one cycle share: the context, the PreFilter states,
+/// which plugins PreFilter skipped, and which filters are static.
+struct FilterRun<'r, 'a> {
+    cx: &'r CycleContext<'a>,
+    states: &'r [State],
+    skip: &'r [bool],
+    statics: u32,
 }
 
 /// Pods nominated to each node (status.nominatedNodeName), maintained by the scheduler.
@@ -150,6 +224,8 @@ pub type Nominated = HashMap<NodeId, Vec<PodId>>;
 /// Everything one cycle reads.
 pub struct Cycle<'a> {
     pub profile: &'a Profile,
+    /// The profile's position in the scheduler (keys the static verdict cache).
+    pub profile_index: usize,
     pub world: &'a World,
     pub pod: PodId,
     pub now: Time,
@@ -161,6 +237,7 @@ pub struct Cycle<'a> {
     pub counts: &'a crate::scheduler::indexes::MatchCounts,
     pub topo: &'a crate::scheduler::indexes::TopologyIndex,
     pub images: &'a crate::scheduler::indexes::ImageIndex,
+    pub table: &'a NodeTable,
 }
 
 impl<'a> Cycle<'a> {
@@ -177,6 +254,7 @@ impl<'a> Cycle<'a> {
             counts: self.counts,
             topo: self.topo,
             images: self.images,
+            table: self.table,
         }
     }
 
@@ -279,6 +357,132 @@ impl<'a> Cycle<'a> {
         self.run_filters(cx, states, skip, &view)
     }
 
+    /// Bit k set: the k-th plugin of the profile's filter list is static
+    /// ([`FilterPlugin::is_static`]). 0 (no caching) past 32 filters.
+    fn static_filters(&self) -> u32 {
+        if self.profile.filter.len() > 32 {
+            return 0;
+        }
+        let mut bits = 0;
+        for (k, &i) in self.profile.filter.iter().enumerate() {
+            if self.profile.plugins[i].as_filter().unwrap().is_static() {
+                bits |= 1 << k;
+            }
+        }
+        bits
+    }
+
+    /// Which static filters reject `node` (bit k: the k-th filter of the profile).
+    fn static_mask(&self, run: &FilterRun, node: NodeId) -> u32 {
+        let info = NodeInfo::of(self.world, node);
+        let mut mask = 0;
+        for (k, &i) in self.profile.filter.iter().enumerate() {
+            if run.statics & (1 << k) != 0 {
+                let f = self.profile.plugins[i].as_filter().unwrap();
+                if !f.filter(run.cx, &run.states[i], &info).is_success() {
+                    mask |= 1 << k;
+                }
+            }
+        }
+        mask
+    }
+
+    /// Filter the nodes of `batch.chunk`, leaving in `batch.verdict` (by chunk
+    /// position) the status and plugin of the first rejection, exactly as
+    /// [`filter_node`](Self::filter_node) node by node would: nodes with
+    /// nominated pods go through it; the others go plugin by plugin over the
+    /// nodes still standing, static filters answered from the template's
+    /// cached verdicts, the others through `FilterPlugin::filter_batch`.
+    fn filter_chunk(
+        &self,
+        run: &FilterRun,
+        verdicts: &mut TemplateCache<u32>,
+        batch: &mut BatchBuffers,
+        added: &mut Vec<PodId>,
+        requested: &mut Resources,
+    ) {
+        let world = self.world;
+        let b = batch;
+        b.verdict.clear();
+        b.verdict.resize(b.chunk.len(), None);
+        b.alive.clear();
+        b.alive_at.clear();
+        for (j, &n) in b.chunk.iter().enumerate() {
+            if !self.nominated.is_empty() && self.nominated.contains_key(&n) {
+                let (s, by) =
+                    self.filter_node(run.cx, run.states, run.skip, n, &[], added, requested);
+                if !s.is_success() {
+                    b.verdict[j] = Some((s, by));
+                }
+            } else {
+                debug_assert!(run.cx.table.agrees(world, n), "node table out of date");
+                b.alive.push(n);
+                b.alive_at.push(j);
+            }
+        }
+        b.masks.clear();
+        if run.statics != 0 && !b.alive.is_empty() {
+            let spec = run.cx.spec_id();
+            let cache = verdicts.of(self.profile_index, spec, 0, run.cx.table);
+            for &n in &b.alive {
+                let generation = run.cx.table.generation[n.idx()];
+                let e = &mut cache[n.idx()];
+                if e.0 != generation {
+                    *e = (generation, self.static_mask(run, n));
+                }
+                debug_assert_eq!(e.1, self.static_mask(run, n), "stale static verdict");
+                b.masks.push(e.1);
+            }
+        } else {
+            b.masks.resize(b.alive.len(), 0);
+        }
+        // The static filters that reject some node of the chunk.
+        let static_rejects = b.masks.iter().fold(0, |acc, m| acc | m);
+        for (k, &i) in self.profile.filter.iter().enumerate() {
+            if b.alive.is_empty() {
+                break;
+            }
+            let is_static = run.statics & (1 << k) != 0;
+            if run.skip[i] || (is_static && static_rejects & (1 << k) == 0) {
+                continue;
+            }
+            let f = self.profile.plugins[i].as_filter().unwrap();
+            b.rejected.clear();
+            if is_static {
+                for (a, &n) in b.alive.iter().enumerate() {
+                    if b.masks[a] & (1 << k) != 0 {
+                        // The status itself is not cached: ask again.
+                        let s = f.filter(run.cx, &run.states[i], &NodeInfo::of(world, n));
+                        debug_assert!(!s.is_success());
+                        b.rejected.push((a, s));
+                    }
+                }
+            } else {
+                f.filter_batch(run.cx, &run.states[i], &b.alive, &mut b.rejected);
+            }
+            if b.rejected.is_empty() {
+                continue;
+            }
+            // Record the rejections and keep the rest, in order.
+            let mut next = b.rejected.drain(..).peekable();
+            let mut keep = 0;
+            for a in 0..b.alive.len() {
+                if next.peek().is_some_and(|(r, _)| *r == a) {
+                    let (_, s) = next.next().unwrap();
+                    b.verdict[b.alive_at[a]] = Some((s, Some(i)));
+                } else {
+                    b.alive[keep] = b.alive[a];
+                    b.alive_at[keep] = b.alive_at[a];
+                    b.masks[keep] = b.masks[a];
+                    keep += 1;
+                }
+            }
+            b.alive.truncate(keep);
+            b.alive_at.truncate(keep);
+            b.masks.truncate(keep);
+        }
+    }
+
     /// Run PreFilter; `Err` carries the rejecting status (every node gets it).
     pub fn pre_filter(&self, cx: &CycleContext, bufs: &mut Buffers) -> Result<(), (Status, usize)> {
         let n = self.profile.plugins.len();
@@ -373,6 +577,9 @@ impl<'a> Cycle<'a> {
             added,
             requested,
             subset,
+            verdicts,
+            scores_cache,
+            batch,
         } = bufs;
         // Nodes outside a PreFilter result are unresolvable, without filtering.
         let candidates: &[NodeId] = match subset {
@@ -415,27 +622,41 @@ impl<'a> Cycle<'a> {
         let mut processed = 0;
         // The index wraps without a division per node.
         let mut at = *start % num_candidates;
-        for _ in 0..num_candidates {
-            let node = candidates[at];
-            at += 1;
-            if at == num_candidates {
-                at = 0;
-            }
-            processed += 1;
-            let (s, by) = self.filter_node(&cx, states, skip_filter, node, &[], added, requested);
-            if s.is_success() {
-                feasible.push(node);
-                if feasible.len() >= num_to_find {
-                    break;
+        let statics = self.static_filters();
+        while processed < num_candidates && feasible.len() < num_to_find {
+            // Exactly as many nodes as are still wanted: if all pass, the
+            // sample ends where examining nodes one by one would stop.
+            let take = (num_to_find - feasible.len()).min(num_candidates - processed);
+            batch.chunk.clear();
+            for _ in 0..take {
+                batch.chunk.push(candidates[at]);
+                at += 1;
+                if at == num_candidates {
+                    at = 0;
                 }
-            } else {
-                if let Some(i) = by {
-                    let name = self.profile.plugin_name(i);
-                    if !diag.rejectors.contains(&name) {
-                        diag.rejectors.push(name);
+            }
+            processed += take;
+            let filters = FilterRun {
+                cx: &cx,
+                states,
+                skip: skip_filter,
+                statics,
+            };
+            self.filter_chunk(&filters, verdicts, batch, added, requested);
+            for (j, v) in batch.verdict.iter_mut().enumerate() {
+                let node = batch.chunk[j];
+                match v.take() {
+                    None => feasible.push(node),
+                    Some((s, by)) => {
+                        if let Some(i) = by {
+                            let name = self.profile.plugin_name(i);
+                            if !diag.rejectors.contains(&name) {
+                                diag.rejectors.push(name);
+                            }
+                        }
+                        diag.statuses.push((node, s));
                     }
                 }
-                diag.statuses.push((node, s));
             }
         }
         if let Some(r) = record.as_deref_mut() {
@@ -492,7 +713,12 @@ impl<'a> Cycle<'a> {
                 continue;
             }
             let p = self.profile.plugins[i].as_score().unwrap();
-            p.score_all(&cx, &states[i], feasible, out);
+            if p.is_node_local() {
+                let cache = scores_cache.of(self.profile_index, cx.spec_id(), k, self.table);
+                score_cached(&cx, p, &states[i], feasible, out, cache, batch);
+            } else {
+                p.score_all(&cx, &states[i], feasible, out);
+            }
             if let Some(r) = record.as_deref_mut() {
                 r.raw.push(out.clone());
             }

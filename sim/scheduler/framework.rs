@@ -109,11 +109,18 @@ pub struct CycleContext<'a> {
     /// Nodes' topology domains as integers.
     pub topo: &'a crate::scheduler::indexes::TopologyIndex,
     pub images: &'a crate::scheduler::indexes::ImageIndex,
+    /// Every node's allocatable and requested resources as parallel arrays,
+    /// for plugins' batch Filter and Score.
+    pub table: &'a crate::scheduler::node_table::NodeTable,
 }
 
 impl CycleContext<'_> {
     pub fn namespace(&self) -> &str {
         &self.world.pod(self.pod).namespace
+    }
+    /// The pod's template.
+    pub fn spec_id(&self) -> crate::model::SpecId {
+        self.world.pod(self.pod).spec
     }
 }
 
@@ -233,6 +240,44 @@ pub trait PreFilterPlugin {
 /// Filter: can the pod run on this node?
 pub trait FilterPlugin {
     fn filter(&self, cx: &CycleContext, state: &State, node: &NodeInfo) -> Status;
+    /// Filter each of `nodes` as it stands (no nominated pod added, no pod
+    /// removed), pushing `(index in nodes, status)` for every node rejected,
+    /// in `nodes`' order. The default calls [`filter`](Self::filter) per
+    /// node; plugins on the hot path override it with a loop over the node
+    /// table (`cx.table`). Both must decide alike.
+    fn filter_batch(
+        &self,
+        cx: &CycleContext,
+        state: &State,
+        nodes: &[NodeId],
+        rejected: &mut Vec<(usize, Status)>,
+    ) {
+        filter_each(self, cx, state, nodes, rejected);
+    }
+    /// Whether the verdict depends only on the pod's template (its spec), the
+    /// plugin's configuration and the node's name, labels, taints and
+    /// `unschedulable` — not on the node's pods or resources, the pod's
+    /// namespace, the time or PreFilter state. The framework then caches the
+    /// verdict per template until the node changes. Default: `false`.
+    fn is_static(&self) -> bool {
+        false
+    }
+}
+
+/// `FilterPlugin::filter_batch` node by node: `filter` on each node as it stands.
+pub fn filter_each<F: FilterPlugin + ?Sized>(
+    f: &F,
+    cx: &CycleContext,
+    state: &State,
+    nodes: &[NodeId],
+    rejected: &mut Vec<(usize, Status)>,
+) {
+    for (j, &n) in nodes.iter().enumerate() {
+        let s = f.filter(cx, state, &NodeInfo::of(cx.world, n));
+        if !s.is_success() {
+            rejected.push((j, s));
+        }
+    }
 }
 
 /// PreScore: once per cycle, with the feasible nodes; `Skip` turns Score off.
@@ -254,6 +299,15 @@ pub trait ScorePlugin {
                 .iter()
                 .map(|&n| self.score(cx, state, &NodeInfo::of(cx.world, n))),
         );
+    }
+    /// Whether the raw score on a node depends only on the pod's template
+    /// (its spec), the plugin's configuration, and that node: its object and
+    /// the resources requested on it — not on other nodes, the feasible set,
+    /// other pods' labels, the pod's namespace or the time. The framework
+    /// then reuses a node's raw score for the same template until the node or
+    /// its requested resources change. Default: `false`.
+    fn is_node_local(&self) -> bool {
+        false
     }
     /// `ScoreExtensions().NormalizeScore`; the default leaves scores as they are.
     fn normalize(
@@ -282,26 +336,16 @@ pub fn score_each<T: 'static>(
     }
 }
 
-/// Inside `impl ScorePlugin for P`: `score` and `score_all` for a plugin whose
-/// per-node score is its inherent `node_score(cx, state, node)` over PreScore
-/// state of type `$state` (0 without state).
+/// Inside `impl ScorePlugin for P`: `score` for a plugin whose per-node score
+/// is its inherent `node_score(cx, state, node)` over PreScore state of type
+/// `$state` (0 without state). The plugin's `score_all` is its own (a loop
+/// over the node table, or [`score_each`]).
 macro_rules! score_from_state {
     ($state:ty) => {
         fn score(&self, cx: &CycleContext, state: &State, node: &NodeInfo) -> i64 {
             state
                 .get::<$state>()
                 .map_or(0, |s| self.node_score(cx, s, node))
-        }
-        fn score_all(
-            &self,
-            cx: &CycleContext,
-            state: &State,
-            feasible: &[NodeId],
-            out: &mut Vec<i64>,
-        ) {
-            score_each(cx, state, feasible, out, |s: &$state, n| {
-                self.node_score(cx, s, n)
-            });
         }
     };
 }

@@ -24,6 +24,7 @@ pub mod explain;
 pub mod framework;
 pub mod indexes;
 pub mod label_index;
+pub mod node_table;
 pub mod node_tree;
 pub mod plugins;
 pub mod preemption;
@@ -93,6 +94,7 @@ pub struct Scheduler {
     counts: indexes::MatchCounts,
     topo: indexes::TopologyIndex,
     images: indexes::ImageIndex,
+    table: node_table::NodeTable,
     bufs: Buffers,
     attempts: u64,
     initialized: bool,
@@ -180,6 +182,7 @@ impl Scheduler {
             counts: indexes::MatchCounts::default(),
             topo: indexes::TopologyIndex::default(),
             images: indexes::ImageIndex::default(),
+            table: node_table::NodeTable::default(),
             bufs: Buffers::default(),
             attempts: 0,
             initialized: false,
@@ -256,6 +259,9 @@ impl Scheduler {
         self.labels.update(world, pod);
         self.counts.update(world, pod);
         let p = world.pod(pod);
+        if let Some(n) = p.node {
+            self.table.update_usage(world, n);
+        }
         let spec = world.pod_spec(pod);
         if !p.deleted
             && p.node.is_some()
@@ -282,6 +288,7 @@ impl Scheduler {
         self.tree.update(world, id);
         self.topo.update(world, id);
         self.images.update(world, id);
+        self.table.update_node(world, id);
         self.node_event(world, id, now);
     }
 
@@ -344,6 +351,7 @@ impl Scheduler {
         let nodes = self.tree.list();
         let cycle = Cycle {
             profile: &self.profiles[pi],
+            profile_index: pi,
             world,
             pod,
             now,
@@ -355,6 +363,7 @@ impl Scheduler {
             counts: &self.counts,
             topo: &self.topo,
             images: &self.images,
+            table: &self.table,
         };
         match cycle.schedule(&mut self.rng, &mut self.next_start, &mut self.bufs, None) {
             Decision::Bind(n) => match runtime::reserve_and_bind(&cycle, &mut self.bufs, n) {
@@ -425,17 +434,31 @@ impl Scheduler {
         }
         // Without a first sync, indexes built from the World as it stands
         // (match counts and topology domains fill in lazily from it).
-        let (built_labels, built_images);
+        let (built_labels, built_images, built_table);
         let (fresh_counts, fresh_topo) = Default::default();
-        let (labels, counts, topo, images) = if self.initialized {
-            (&self.labels, &self.counts, &self.topo, &self.images)
+        let (labels, counts, topo, images, table) = if self.initialized {
+            (
+                &self.labels,
+                &self.counts,
+                &self.topo,
+                &self.images,
+                &self.table,
+            )
         } else {
             built_labels = label_index::LabelIndex::build(world);
             built_images = indexes::ImageIndex::build(world);
-            (&built_labels, &fresh_counts, &fresh_topo, &built_images)
+            built_table = node_table::NodeTable::build(world);
+            (
+                &built_labels,
+                &fresh_counts,
+                &fresh_topo,
+                &built_images,
+                &built_table,
+            )
         };
         let cycle = Cycle {
             profile: &self.profiles[pi],
+            profile_index: pi,
             world,
             pod,
             now,
@@ -447,6 +470,7 @@ impl Scheduler {
             counts,
             topo,
             images,
+            table,
         };
         explain::explain(&cycle, &self.name, self.rng.clone(), self.next_start)
     }

@@ -983,3 +983,209 @@ proptest! {
         }
     }
 }
+
+/// Differential tests of the batch and cached paths (node table, static
+/// filter verdicts, node-local score cache) against plugins seen only through
+/// their per-node `filter` and `score`.
+mod differential {
+    use super::*;
+    use crate::model::labels::{NodeSelectorTerm, Operator, Requirement};
+    use crate::model::taints::Toleration;
+    use crate::scheduler::framework::*;
+
+    /// A plugin seen only through its per-node methods: no `filter_batch`,
+    /// not static, no `score_all` of its own, not node-local.
+    struct Plain(Box<dyn Plugin>);
+
+    impl Plugin for Plain {
+        fn name(&self) -> &'static str {
+            self.0.name()
+        }
+        fn as_pre_filter(&self) -> Option<&dyn PreFilterPlugin> {
+            self.0.as_pre_filter()
+        }
+        fn as_filter(&self) -> Option<&dyn FilterPlugin> {
+            self.0.as_filter().map(|_| self as &dyn FilterPlugin)
+        }
+        fn as_pre_score(&self) -> Option<&dyn PreScorePlugin> {
+            self.0.as_pre_score()
+        }
+        fn as_score(&self) -> Option<&dyn ScorePlugin> {
+            self.0.as_score().map(|_| self as &dyn ScorePlugin)
+        }
+        fn as_post_filter(&self) -> Option<&dyn PostFilterPlugin> {
+            self.0.as_post_filter()
+        }
+        fn as_reserve(&self) -> Option<&dyn ReservePlugin> {
+            self.0.as_reserve()
+        }
+        fn as_bind(&self) -> Option<&dyn BindPlugin> {
+            self.0.as_bind()
+        }
+        fn as_enqueue_extensions(&self) -> Option<&dyn EnqueueExtensions> {
+            self.0.as_enqueue_extensions()
+        }
+    }
+
+    impl FilterPlugin for Plain {
+        fn filter(&self, cx: &CycleContext, state: &State, node: &NodeInfo) -> Status {
+            self.0.as_filter().unwrap().filter(cx, state, node)
+        }
+    }
+
+    impl ScorePlugin for Plain {
+        fn score(&self, cx: &CycleContext, state: &State, node: &NodeInfo) -> i64 {
+            self.0.as_score().unwrap().score(cx, state, node)
+        }
+        fn normalize(&self, cx: &CycleContext, state: &State, f: &[NodeId], s: &mut [i64]) {
+            self.0.as_score().unwrap().normalize(cx, state, f, s)
+        }
+    }
+
+    /// The default profile with every plugin wrapped in `Plain`.
+    fn plain_default(seed: u64) -> Scheduler {
+        let mut prof = profiles::builtin("default").unwrap();
+        prof.plugins = std::mem::take(&mut prof.plugins)
+            .into_iter()
+            .map(|p| Box::new(Plain(p)) as Box<dyn Plugin>)
+            .collect();
+        Scheduler::from_profiles("default", vec![prof], KubeVersion::DEFAULT, seed)
+    }
+
+    fn taint(effect: TaintEffect) -> Taint {
+        Taint {
+            key: "dedicated".into(),
+            value: "x".into(),
+            effect,
+        }
+    }
+
+    /// Four templates, each shared by many pods: plain; tolerating the
+    /// NoSchedule taint and requiring `disk=ssd` (preferring zone z1);
+    /// zone-spread; high priority with a host port.
+    fn templates(w: &mut World, cpu: &[i64; 4]) -> Vec<crate::model::SpecId> {
+        let mut t0 = with_app(spec(cpu[0], GI / 2), "a0");
+        t0.images = vec!["app:1".into()];
+        let mut t1 = with_app(spec(cpu[1], GI), "a1");
+        t1.tolerations = vec![Toleration {
+            key: "dedicated".into(),
+            op: crate::model::taints::TolerationOp::Exists,
+            value: String::new(),
+            effect: Some(TaintEffect::NoSchedule),
+            toleration_seconds: None,
+        }];
+        t1.node_selector.insert("disk".into(), "ssd".into());
+        t1.preferred_node_affinity = vec![(
+            5,
+            NodeSelectorTerm {
+                match_expressions: vec![Requirement {
+                    key: crate::model::ZONE_LABEL.into(),
+                    op: Operator::In,
+                    values: vec!["z1".into()],
+                }],
+                match_fields: Vec::new(),
+            },
+        )];
+        let mut t2 = with_app(spec(cpu[2], 0), "a2");
+        t2.topology_spread = vec![spread(crate::model::ZONE_LABEL, 1, "a2")];
+        let mut t3 = with_app(spec(cpu[3], 2 * GI), "a3");
+        t3.priority = 100;
+        t3.host_ports = vec![crate::model::HostPort {
+            protocol: crate::model::Protocol::Tcp,
+            host_ip: String::new(),
+            port: 8080,
+        }];
+        [t0, t1, t2, t3]
+            .into_iter()
+            .map(|t| w.add_spec(t))
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Differential: the default profile decides exactly as the same
+        /// plugins seen node by node, over a random history of scheduling
+        /// (with preemption and nominations), node label, taint and
+        /// unschedulable changes, and pods ending or removed. Clusters of
+        /// 100+ nodes sample `numFeasibleNodesToFind` nodes in chunks.
+        #[test]
+        fn batch_and_cached_paths_decide_as_per_node(
+            num_nodes in prop_oneof![1usize..8, 100usize..130],
+            cpu in prop::array::uniform4(0i64..1500),
+            pods in prop::collection::vec(0usize..4, 1..120),
+            ops in prop::collection::vec((0u8..10, 0usize..200, 0usize..200), 1..160),
+            seed in any::<u64>(),
+        ) {
+            let mut w = World::default();
+            for i in 0..num_nodes {
+                let mut n = zoned(&format!("n{i}"), &format!("z{}", i % 3));
+                n.allocatable.milli_cpu = 1000 + 1000 * (i as i64 % 3);
+                n.allocatable.memory = 4 * GI;
+                n.allocatable.pods = 4 + i as i64 % 5;
+                n.images = vec![("app:1".into(), 300 * MI)];
+                w.add_node(n);
+            }
+            let specs = templates(&mut w, &cpu);
+            let ids: Vec<PodId> = pods
+                .iter()
+                .enumerate()
+                .map(|(i, &t)| w.create_pod(Pod::new(format!("p{i}"), "default", specs[t], None), 0))
+                .collect();
+            let mut fast = Scheduler::new("default", Path::new("."), KubeVersion::DEFAULT, seed).unwrap();
+            let mut plain = plain_default(seed);
+            for (step, &(op, a, b)) in ops.iter().enumerate() {
+                let now = step as Time * SECOND;
+                for c in std::mem::take(&mut w.changes) {
+                    fast.on_change(&w, c, now);
+                    plain.on_change(&w, c, now);
+                }
+                let p = ids[a % ids.len()];
+                let n = NodeId((b % num_nodes) as u32);
+                match op {
+                    0..=4 if w.pod(p).is_unbound() => {
+                        let out = fast.schedule_one(&w, p, now);
+                        prop_assert_eq!(&out, &plain.schedule_one(&w, p, now));
+                        match out {
+                            Outcome::Bind(n) => w.bind(p, n, now),
+                            Outcome::Unschedulable { preemption: Some(pre), .. } => {
+                                w.pods[p.idx()].nominated_node = Some(pre.node);
+                                for v in pre.victims {
+                                    w.mark_deleting(v, now);
+                                }
+                            }
+                            Outcome::Unschedulable { .. } => {}
+                        }
+                    }
+                    5 => {
+                        let labels = &mut w.nodes[n.idx()].labels;
+                        if labels.remove("disk").is_none() {
+                            labels.insert("disk".into(), "ssd".into());
+                        }
+                        w.node_changed(n);
+                    }
+                    6 | 7 => {
+                        let effect = if op == 6 { TaintEffect::NoSchedule } else { TaintEffect::PreferNoSchedule };
+                        let taints = &mut w.nodes[n.idx()].taints;
+                        if taints.iter().any(|t| t.effect == effect) {
+                            taints.retain(|t| t.effect != effect);
+                        } else {
+                            taints.push(taint(effect));
+                        }
+                        w.node_changed(n);
+                    }
+                    8 => {
+                        let node = &mut w.nodes[n.idx()];
+                        node.unschedulable = !node.unschedulable;
+                        w.node_changed(n);
+                    }
+                    9 if w.pod(p).node.is_some() && a % 2 == 0 => {
+                        w.set_phase(p, crate::model::PodPhase::Succeeded)
+                    }
+                    9 => w.remove_pod(p),
+                    _ => {}
+                }
+            }
+        }
+    }
+}

@@ -14,7 +14,8 @@
 use crate::model::NodeId;
 use crate::scheduler::framework::*;
 use crate::scheduler::plugins::node_resources_fit::{
-    Res, ResourceWeight, allocatable_and_requested, pod_request, resolve,
+    Res, ResourceWeight, allocatable_and_requested, in_table, pod_request, resolve,
+    table_allocatable_and_requested,
 };
 
 pub const NAME: &str = "NodeResourcesBalancedAllocation";
@@ -85,12 +86,25 @@ pub fn balanced_score(fractions: &[f64]) -> i64 {
 
 impl BalancedAllocation {
     fn node_score(&self, cx: &CycleContext, s: &ScoreState, node: &NodeInfo) -> i64 {
+        Self::score_with(cx, s, |res, pod_req| {
+            allocatable_and_requested(node, res, pod_req, true)
+        })
+    }
+
+    /// The score with each resource's (allocatable, requested including the
+    /// pod) from `alloc_req(resource, pod request)`.
+    #[inline]
+    fn score_with(
+        cx: &CycleContext,
+        s: &ScoreState,
+        alloc_req: impl Fn(Res, i64) -> (i64, i64),
+    ) -> i64 {
         // At most a handful of resources: fixed arrays, no allocation.
         let mut with = [0f64; 8];
         let mut without = [0f64; 8];
         let mut n = 0;
         for &(res, pod_req) in s.resources.iter().take(8) {
-            let (alloc, req) = allocatable_and_requested(node, res, pod_req, true);
+            let (alloc, req) = alloc_req(res, pod_req);
             if alloc == 0 {
                 continue;
             }
@@ -108,7 +122,28 @@ impl BalancedAllocation {
 }
 
 impl ScorePlugin for BalancedAllocation {
+    /// Reads only the node's allocatable and requested resources and the template's requests.
+    fn is_node_local(&self) -> bool {
+        true
+    }
+
     score_from_state!(ScoreState);
+
+    fn score_all(&self, cx: &CycleContext, state: &State, feasible: &[NodeId], out: &mut Vec<i64>) {
+        match state.get::<ScoreState>() {
+            Some(s) if in_table(s.resources.iter().map(|r| &r.0)) => {
+                let t = cx.table;
+                out.extend(feasible.iter().map(|&n| {
+                    Self::score_with(cx, s, |res, q| {
+                        table_allocatable_and_requested(t, n, res, q, true)
+                    })
+                }));
+            }
+            _ => score_each(cx, state, feasible, out, |s: &ScoreState, n| {
+                self.node_score(cx, s, n)
+            }),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -106,6 +106,20 @@ impl ImageLocality {
 
 impl ScorePlugin for ImageLocality {
     score_from_state!(ScoreState);
+
+    /// No node holds any of the pod's images: 0 everywhere, without visiting nodes.
+    fn score_all(&self, cx: &CycleContext, state: &State, feasible: &[NodeId], out: &mut Vec<i64>) {
+        if state
+            .get::<ScoreState>()
+            .is_some_and(|s| !s.images.is_empty())
+        {
+            score_each(cx, state, feasible, out, |s: &ScoreState, n| {
+                self.node_score(cx, s, n)
+            });
+        } else {
+            out.resize(out.len() + feasible.len(), 0);
+        }
+    }
 }
 
 #[cfg(test)]

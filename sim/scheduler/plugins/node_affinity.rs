@@ -132,6 +132,10 @@ impl PreFilterPlugin for NodeAffinity {
 }
 
 impl FilterPlugin for NodeAffinity {
+    /// Reads only the node's name and labels, the template's selector and required terms, and the args' added affinity.
+    fn is_static(&self) -> bool {
+        true
+    }
     fn filter(&self, cx: &CycleContext, _: &State, node: &NodeInfo) -> Status {
         if !self.added_required_matches(&node.node.name, &node.node.labels) {
             return Status::unresolvable(REASON_ENFORCED);
@@ -155,6 +159,11 @@ impl PreScorePlugin for NodeAffinity {
 }
 
 impl ScorePlugin for NodeAffinity {
+    /// Reads only the node's name and labels, the template's preferred terms and the args' added ones.
+    fn is_node_local(&self) -> bool {
+        true
+    }
+
     fn score(&self, cx: &CycleContext, _: &State, node: &NodeInfo) -> i64 {
         let (name, labels) = (&node.node.name, &node.node.labels);
         let sum = |terms: &[(i32, NodeSelectorTerm)]| -> i64 {

@@ -23,6 +23,10 @@ impl Plugin for NodeName {
 }
 
 impl FilterPlugin for NodeName {
+    /// Reads only the node's name and the template's `nodeName`.
+    fn is_static(&self) -> bool {
+        true
+    }
     fn filter(&self, cx: &CycleContext, _: &State, node: &NodeInfo) -> Status {
         match &cx.spec.node_name {
             Some(name) if *name != node.node.name => Status::unresolvable(REASON),

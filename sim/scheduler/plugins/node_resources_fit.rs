@@ -16,6 +16,7 @@ use std::borrow::Cow;
 
 use crate::model::{NodeId, PodSpec, Resources, ScalarId, World};
 use crate::scheduler::framework::*;
+use crate::scheduler::node_table::NodeTable;
 
 pub const NAME: &str = "NodeResourcesFit";
 
@@ -148,6 +149,42 @@ pub fn allocatable_and_requested(
         }
         Res::Unknown => (0, 0),
     }
+}
+
+/// [`allocatable_and_requested`] for a node as it stands, read from the node
+/// table. The table holds no extended resources: callers check that `res` is
+/// not a `Scalar` (which gives (0, 0) here).
+pub fn table_allocatable_and_requested(
+    t: &NodeTable,
+    node: NodeId,
+    res: Res,
+    pod_req: i64,
+    real: bool,
+) -> (i64, i64) {
+    let i = node.idx();
+    match res {
+        Res::Cpu => (
+            t.alloc_cpu[i],
+            if real { t.req_cpu[i] } else { t.nz_cpu[i] } + pod_req,
+        ),
+        Res::Memory => (
+            t.alloc_mem[i],
+            if real { t.req_mem[i] } else { t.nz_mem[i] } + pod_req,
+        ),
+        Res::EphemeralStorage => (t.alloc_eph[i], t.req_eph[i] + pod_req),
+        Res::Scalar(_) | Res::Unknown => {
+            debug_assert!(
+                !matches!(res, Res::Scalar(_)),
+                "scalar resources are not in the table"
+            );
+            (0, 0)
+        }
+    }
+}
+
+/// Whether every resource can be read from the node table (none is extended).
+pub fn in_table<'r>(mut resources: impl Iterator<Item = &'r Res>) -> bool {
+    resources.all(|r| !matches!(r, Res::Scalar(_)))
 }
 
 /// `leastRequestedScore`: ((capacity - requested) * 100) / capacity, 0 when over.
@@ -355,6 +392,34 @@ pub fn fits_request(
 }
 
 impl FilterPlugin for NodeResourcesFit {
+    /// `fitsRequest` over the node table: the pod count and cpu, memory and
+    /// ephemeral storage; a rejected node's reasons come from `filter`. A pod
+    /// requesting extended resources goes node by node.
+    fn filter_batch(
+        &self,
+        cx: &CycleContext,
+        state: &State,
+        nodes: &[NodeId],
+        rejected: &mut Vec<(usize, Status)>,
+    ) {
+        let req = &cx.spec.requests;
+        if !req.scalar.is_empty() {
+            return filter_each(self, cx, state, nodes, rejected);
+        }
+        let t = cx.table;
+        let (cpu, mem, eph) = (req.milli_cpu, req.memory, req.ephemeral_storage);
+        for (j, &n) in nodes.iter().enumerate() {
+            let i = n.idx();
+            let short = t.num_pods[i] + 1 > t.alloc_pods[i]
+                || (cpu > 0 && cpu > t.alloc_cpu[i] - t.req_cpu[i])
+                || (mem > 0 && mem > t.alloc_mem[i] - t.req_mem[i])
+                || (eph > 0 && eph > t.alloc_eph[i] - t.req_eph[i]);
+            if short {
+                rejected.push((j, self.filter(cx, state, &NodeInfo::of(cx.world, n))));
+            }
+        }
+    }
+
     fn filter(&self, cx: &CycleContext, _: &State, node: &NodeInfo) -> Status {
         let mut out = Vec::new();
         fits_request(cx.world, cx.spec, node, &|n| self.ignored(n), &mut out);
@@ -394,9 +459,18 @@ impl PreScorePlugin for NodeResourcesFit {
 
 impl NodeResourcesFit {
     fn node_score(&self, _cx: &CycleContext, s: &ScoreState, node: &NodeInfo) -> i64 {
+        self.score_with(s, |res, pod_req| {
+            allocatable_and_requested(node, res, pod_req, false)
+        })
+    }
+
+    /// The strategy's score, with each resource's (allocatable, requested
+    /// including the pod) from `alloc_req(resource, pod request)`.
+    #[inline]
+    fn score_with(&self, s: &ScoreState, alloc_req: impl Fn(Res, i64) -> (i64, i64)) -> i64 {
         let (mut node_score, mut weight_sum) = (0i64, 0i64);
         for &(res, weight, pod_req) in &s.resources {
-            let (alloc, req) = allocatable_and_requested(node, res, pod_req, false);
+            let (alloc, req) = alloc_req(res, pod_req);
             if alloc == 0 {
                 continue;
             }
@@ -437,7 +511,28 @@ impl NodeResourcesFit {
 }
 
 impl ScorePlugin for NodeResourcesFit {
+    /// Reads only the node's allocatable and requested resources and the template's requests.
+    fn is_node_local(&self) -> bool {
+        true
+    }
+
     score_from_state!(ScoreState);
+
+    fn score_all(&self, cx: &CycleContext, state: &State, feasible: &[NodeId], out: &mut Vec<i64>) {
+        match state.get::<ScoreState>() {
+            Some(s) if in_table(s.resources.iter().map(|r| &r.0)) => {
+                let t = cx.table;
+                out.extend(feasible.iter().map(|&n| {
+                    self.score_with(s, |res, q| {
+                        table_allocatable_and_requested(t, n, res, q, false)
+                    })
+                }));
+            }
+            _ => score_each(cx, state, feasible, out, |s: &ScoreState, n| {
+                self.node_score(cx, s, n)
+            }),
+        }
+    }
 }
 
 #[cfg(test)]

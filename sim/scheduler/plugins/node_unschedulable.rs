@@ -26,6 +26,10 @@ impl Plugin for NodeUnschedulable {
 }
 
 impl FilterPlugin for NodeUnschedulable {
+    /// Reads only `spec.unschedulable` and the template's tolerations.
+    fn is_static(&self) -> bool {
+        true
+    }
     fn filter(&self, cx: &CycleContext, _: &State, node: &NodeInfo) -> Status {
         if !node.node.unschedulable {
             return Status::SUCCESS;

@@ -378,7 +378,12 @@ impl PreScorePlugin for PodTopologySpread {
         s.score_counts.resize_with(n, Vec::new);
         s.score_present.resize_with(n, Vec::new);
         for (i, c) in s.score.iter().enumerate() {
-            let num = cx.topo.num_domains(c.key_id);
+            // Hostname counts are read per node in Score, not by domain.
+            let num = if c.key == HOSTNAME_LABEL {
+                0
+            } else {
+                cx.topo.num_domains(c.key_id)
+            };
             reset(&mut s.score_counts[i], &mut s.score_present[i], num);
         }
         s.ignored.clear();
@@ -436,6 +441,22 @@ impl PreScorePlugin for PodTopologySpread {
     }
 }
 
+/// `math.Round(x)` as an int64: halves away from zero, as `f64::round`
+/// gives, without the libm call (x86-64's baseline has no rounding
+/// instruction). `x - trunc(x)` is exact for every double, so the comparison
+/// with 0.5 decides exactly; out of range saturates as `as i64` does.
+fn round_to_i64(x: f64) -> i64 {
+    let t = x as i64;
+    let frac = x - t as f64;
+    if frac >= 0.5 {
+        t.saturating_add(1)
+    } else if frac <= -0.5 {
+        t.saturating_sub(1)
+    } else {
+        t
+    }
+}
+
 impl PodTopologySpread {
     fn node_score(&self, cx: &CycleContext, s: &SpreadState, node: &NodeInfo) -> i64 {
         if s.ignored.contains(&node.id) {
@@ -454,28 +475,71 @@ impl PodTopologySpread {
             };
             score += cnt as f64 * s.weights[i] + (c.max_skew - 1) as f64;
         }
-        score.round() as i64
+        round_to_i64(score)
     }
 }
 
 impl ScorePlugin for PodTopologySpread {
     score_from_state!(SpreadState);
 
+    /// `node_score` with each constraint's domains and hostname counts
+    /// borrowed once per cycle instead of once per node.
+    fn score_all(&self, cx: &CycleContext, state: &State, feasible: &[NodeId], out: &mut Vec<i64>) {
+        let Some(s) = state.get::<SpreadState>() else {
+            out.resize(out.len() + feasible.len(), 0);
+            return;
+        };
+        let doms: Vec<_> = s.score.iter().map(|c| cx.topo.domains(c.key_id)).collect();
+        let on_node: Vec<_> = s
+            .score
+            .iter()
+            .map(|c| {
+                if c.key == HOSTNAME_LABEL {
+                    c.sel_id.map(|id| cx.counts.per_node(id))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        let hostname: Vec<bool> = s.score.iter().map(|c| c.key == HOSTNAME_LABEL).collect();
+        out.extend(feasible.iter().map(|&n| {
+            if !s.ignored.is_empty() && s.ignored.contains(&n) {
+                return 0;
+            }
+            let mut score = 0f64;
+            for (i, c) in s.score.iter().enumerate() {
+                let d = doms[i].get(n.idx()).copied().unwrap_or(NONE);
+                if d == NONE {
+                    continue;
+                }
+                let cnt = if hostname[i] {
+                    on_node[i]
+                        .as_ref()
+                        .map_or(0, |pn| i64::from(pn.get(n.idx()).copied().unwrap_or(0)))
+                } else {
+                    s.score_counts[i].get(d as usize).copied().unwrap_or(0)
+                };
+                score += cnt as f64 * s.weights[i] + (c.max_skew - 1) as f64;
+            }
+            round_to_i64(score)
+        }));
+    }
+
     fn normalize(&self, _: &CycleContext, state: &State, feasible: &[NodeId], scores: &mut [i64]) {
         let Some(s) = state.get::<SpreadState>() else {
             return;
         };
-        let ignored: Vec<bool> = feasible.iter().map(|n| s.ignored.contains(n)).collect();
+        let ignored = |j: usize| !s.ignored.is_empty() && s.ignored.contains(&feasible[j]);
         let (mut min, mut max) = (i64::MAX, 0i64);
         for (j, &sc) in scores.iter().enumerate() {
-            if ignored[j] {
+            if ignored(j) {
                 continue;
             }
             min = min.min(sc);
             max = max.max(sc);
         }
         for (j, sc) in scores.iter_mut().enumerate() {
-            if ignored[j] {
+            if ignored(j) {
                 *sc = 0;
             } else if max == 0 {
                 *sc = MAX_NODE_SCORE;
@@ -543,5 +607,44 @@ impl EnqueueExtensions for PodTopologySpread {
             }
         };
         QueueingHint::queue_if(queue)
+    }
+}
+
+#[cfg(test)]
+mod round_tests {
+    use super::round_to_i64;
+
+    #[test]
+    fn round_to_i64_rounds_as_f64_round() {
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            -2.5,
+            0.49999999999999994,
+            -0.49999999999999994,
+            4503599627370495.5,
+            4503599627370497.0,
+            1e300,
+            -1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            9.223372036854775e18,
+        ];
+        // Sums as PodTopologySpread forms them: counts × ln(domains + 2) + skew - 1.
+        for cnt in 0..200 {
+            for size in 0..60 {
+                xs.push(f64::from(cnt) * f64::from(size + 2).ln() + 2.0);
+                xs.push(f64::from(cnt) * f64::from(size + 2).ln() + 0.5);
+            }
+        }
+        for x in xs {
+            assert_eq!(round_to_i64(x), x.round() as i64, "{x}");
+        }
     }
 }

@@ -34,6 +34,10 @@ impl Plugin for TaintToleration {
 }
 
 impl FilterPlugin for TaintToleration {
+    /// Reads only the node's taints and the template's tolerations.
+    fn is_static(&self) -> bool {
+        true
+    }
     fn filter(&self, cx: &CycleContext, _: &State, node: &NodeInfo) -> Status {
         match find_untolerated(&node.node.taints, &cx.spec.tolerations, is_do_not_schedule) {
             None => Status::SUCCESS,
@@ -70,6 +74,11 @@ impl PreScorePlugin for TaintToleration {
 }
 
 impl ScorePlugin for TaintToleration {
+    /// Reads only the node's taints and the template's tolerations.
+    fn is_node_local(&self) -> bool {
+        true
+    }
+
     /// The number of PreferNoSchedule taints the pod does not tolerate.
     fn score(&self, _: &CycleContext, state: &State, node: &NodeInfo) -> i64 {
         let tols = state
@@ -83,6 +92,18 @@ impl ScorePlugin for TaintToleration {
                 t.effect == TaintEffect::PreferNoSchedule && !tols.iter().any(|x| x.tolerates(t))
             })
             .count() as i64
+    }
+    /// 0 without reading the node where the table says it has no
+    /// PreferNoSchedule taint.
+    fn score_all(&self, cx: &CycleContext, state: &State, feasible: &[NodeId], out: &mut Vec<i64>) {
+        let t = cx.table;
+        out.extend(feasible.iter().map(|&n| {
+            if t.prefer_no_schedule[n.idx()] {
+                self.score(cx, state, &NodeInfo::of(cx.world, n))
+            } else {
+                0
+            }
+        }));
     }
     fn normalize(&self, _: &CycleContext, _: &State, _: &[NodeId], scores: &mut [i64]) {
         default_normalize_score(MAX_NODE_SCORE, true, scores);
