@@ -253,6 +253,26 @@ mod tests {
     }
 
     #[test]
+    fn world_tallies_follow_binding_readiness_and_deletion() {
+        let mut w = test_world();
+        let rs = add_rs(&mut w, "web", 2);
+        run(&mut w, ControllerRef::ReplicaSet(rs), 0);
+        let pods = w.replicasets[rs.idx()].pods.clone();
+        assert_eq!(w.tallies.unbound, 2);
+        w.bind(pods[0], NodeId(0), 0);
+        assert_eq!(w.tallies.unbound, 1);
+        w.set_ready(pods[0], true, 1);
+        let owner = crate::model::Owner::ReplicaSet(rs);
+        assert_eq!(w.tallies.ready(owner), 1);
+        w.check_invariants().unwrap();
+        w.mark_deleting(pods[0], 2);
+        w.mark_deleting(pods[1], 2);
+        assert_eq!((w.tallies.ready(owner), w.tallies.unbound), (0, 0));
+        w.remove_pod(pods[0]);
+        w.check_invariants().unwrap();
+    }
+
+    #[test]
     fn creates_missing_pods_with_generated_names() {
         let mut w = test_world();
         let rs = add_rs(&mut w, "web", 3);

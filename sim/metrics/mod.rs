@@ -6,7 +6,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{Time, seconds};
-use crate::model::{Meta, PodId, PodPhase, Resources, World};
+use crate::model::{
+    DaemonSetId, JobId, Meta, Owner, PodPhase, ReplicaSetId, Resources, StatefulSetId, World,
+};
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct PodCounts {
@@ -387,13 +389,7 @@ impl Recorder {
     }
 
     fn sample_workloads(&mut self, world: &World) -> Vec<i64> {
-        let ready_of = |pods: &mut dyn Iterator<Item = &PodId>| -> i64 {
-            pods.filter(|&&p| {
-                let pod = world.pod(p);
-                pod.is_active() && pod.ready
-            })
-            .count() as i64
-        };
+        let ready_of = |o: Owner| world.tallies.ready(o);
         // Workloads in a fixed order (kind, then arena index); a workload's
         // column is looked up by label once, and pods are counted only for
         // workloads that have a column.
@@ -415,17 +411,18 @@ impl Recorder {
                     c,
                     d.replicasets
                         .iter()
-                        .map(|rs| ready_of(&mut world.replicasets[rs.idx()].pods.iter()))
+                        .map(|&rs| ready_of(Owner::ReplicaSet(rs)))
                         .sum(),
                 );
             }
         }
         for (i, r) in world.replicasets.iter().enumerate() {
+            let id = ReplicaSetId(i as u32);
             if r.deleted || r.owner.is_some() {
                 continue;
             }
             if let Some(c) = self.column(1, i, || workload_label("replicaset", &r.meta)) {
-                put(c, ready_of(&mut r.pods.iter()));
+                put(c, ready_of(Owner::ReplicaSet(id)));
             }
         }
         for (i, s) in world
@@ -435,7 +432,7 @@ impl Recorder {
             .filter(|(_, s)| !s.deleted)
         {
             if let Some(c) = self.column(2, i, || workload_label("statefulset", &s.meta)) {
-                put(c, ready_of(&mut s.pods.iter().flatten()));
+                put(c, ready_of(Owner::StatefulSet(StatefulSetId(i as u32))));
             }
         }
         for (i, d) in world
@@ -445,12 +442,12 @@ impl Recorder {
             .filter(|(_, d)| !d.deleted)
         {
             if let Some(c) = self.column(3, i, || workload_label("daemonset", &d.meta)) {
-                put(c, ready_of(&mut d.pods.iter()));
+                put(c, ready_of(Owner::DaemonSet(DaemonSetId(i as u32))));
             }
         }
         for (i, j) in world.jobs.iter().enumerate().filter(|(_, j)| !j.deleted) {
             if let Some(c) = self.column(4, i, || workload_label("job", &j.meta)) {
-                put(c, ready_of(&mut j.pods.iter()));
+                put(c, ready_of(Owner::Job(JobId(i as u32))));
             }
         }
         ready.resize(self.series.workloads.len(), 0);
@@ -546,7 +543,7 @@ pub fn round6(x: f64) -> f64 {
 
 /// Live pods not bound to any node.
 pub fn pending_unbound(world: &World) -> usize {
-    world.pods.iter().filter(|p| p.is_unbound()).count()
+    world.tallies.unbound
 }
 
 /// A valid lower bound on the number of nodes needed to hold `pods` (requests),

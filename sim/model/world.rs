@@ -45,6 +45,14 @@ pub struct World {
     /// The DaemonSet controller's per-node copies of a template (with the
     /// `metadata.name` node affinity), keyed by (template, node). Lookups only.
     pub daemon_pod_specs: HashMap<(SpecId, NodeId), SpecId>,
+    /// Per spec, the first spec equal to it but for labels and annotations
+    /// (every Job's pods carry the Job's name as a label, so each Job has a
+    /// spec of its own). The scheduler's per-template caches are keyed by this
+    /// class: what they cache reads neither labels nor annotations.
+    pub spec_class: Vec<SpecId>,
+    /// The class of each spec content (`Debug` of the spec without labels and
+    /// annotations). Lookups only.
+    spec_class_by_key: HashMap<String, SpecId>,
     /// Pods per phase, maintained incrementally (deleted pods excluded).
     pub phase_counts: [usize; 4],
     /// Nodes holding at least one pod, and their summed allocatable and requests
@@ -53,7 +61,78 @@ pub struct World {
     /// Per node, the bound pods not owned by a DaemonSet: a node holding only
     /// DaemonSet pods counts as empty (as cluster-autoscaler sees it).
     pub workload_pods: Vec<u32>,
+    /// Pods waiting for a node, and active ready pods per owner.
+    pub tallies: PodTallies,
     pub changes: Vec<Change>,
+}
+
+/// Counts over pods that metrics read every sample, kept in step by the
+/// World's pod methods (each notes a pod's [`TallyState`] before a change and
+/// re-tallies after it) and recomputed by [`World::check_invariants`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PodTallies {
+    /// Pods for which [`Pod::is_unbound`] holds.
+    pub unbound: usize,
+    /// Pods that are [`Pod::is_active`] and ready, per owner: ReplicaSet,
+    /// StatefulSet, DaemonSet, Job, each by arena index.
+    ready: [Vec<u32>; 4],
+}
+
+/// What a pod contributes to [`PodTallies`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TallyState {
+    unbound: bool,
+    ready_active: bool,
+}
+
+impl TallyState {
+    fn of(p: &Pod) -> TallyState {
+        TallyState {
+            unbound: p.is_unbound(),
+            ready_active: p.is_active() && p.ready,
+        }
+    }
+}
+
+fn owner_slot(o: Owner) -> (usize, usize) {
+    match o {
+        Owner::ReplicaSet(i) => (0, i.idx()),
+        Owner::StatefulSet(i) => (1, i.idx()),
+        Owner::DaemonSet(i) => (2, i.idx()),
+        Owner::Job(i) => (3, i.idx()),
+    }
+}
+
+impl PodTallies {
+    /// Active ready pods owned by `owner`.
+    pub fn ready(&self, owner: Owner) -> i64 {
+        let (k, i) = owner_slot(owner);
+        self.ready[k].get(i).map_or(0, |&n| i64::from(n))
+    }
+
+    fn apply(&mut self, owner: Option<Owner>, before: TallyState, after: TallyState) {
+        if before.unbound != after.unbound {
+            if after.unbound {
+                self.unbound += 1;
+            } else {
+                self.unbound -= 1;
+            }
+        }
+        if before.ready_active != after.ready_active
+            && let Some(o) = owner
+        {
+            let (k, i) = owner_slot(o);
+            let v = &mut self.ready[k];
+            if v.len() <= i {
+                v.resize(i + 1, 0);
+            }
+            if after.ready_active {
+                v[i] += 1;
+            } else {
+                v[i] -= 1;
+            }
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -86,8 +165,17 @@ impl World {
     }
 
     pub fn add_spec(&mut self, spec: PodSpec) -> SpecId {
+        let id = SpecId(self.specs.len() as u32);
+        let mut key = spec.clone();
+        key.labels.clear();
+        key.annotations.clear();
+        let class = *self
+            .spec_class_by_key
+            .entry(format!("{key:?}"))
+            .or_insert(id);
+        self.spec_class.push(class);
         self.specs.push(spec);
-        SpecId((self.specs.len() - 1) as u32)
+        id
     }
 
     pub fn add_node(&mut self, node: Node) -> NodeId {
@@ -154,6 +242,7 @@ impl World {
             None => {}
         }
         self.pods.push(pod);
+        self.retally(id, TallyState::default());
         self.changes.push(Change::PodAdded(id));
         id
     }
@@ -181,6 +270,7 @@ impl World {
 
     /// Bind a pod to a node and charge the node's running totals.
     pub fn bind(&mut self, pod: PodId, node: NodeId, now: Time) {
+        let before = TallyState::of(&self.pods[pod.idx()]);
         let p = &mut self.pods[pod.idx()];
         debug_assert!(p.node.is_none() && !p.deleted);
         p.node = Some(node);
@@ -208,6 +298,7 @@ impl World {
         } else if *wp > 0 {
             self.used.requested.add(&spec.requests);
         }
+        self.retally(pod, before);
         self.changes.push(Change::PodUpdated(pod));
     }
 
@@ -216,6 +307,7 @@ impl World {
         if p.phase == phase || p.deleted {
             return;
         }
+        let before = TallyState::of(p);
         self.phase_counts[p.phase as usize] -= 1;
         self.phase_counts[phase as usize] += 1;
         p.phase = phase;
@@ -223,6 +315,7 @@ impl World {
             p.ready = false;
             self.release(pod);
         }
+        self.retally(pod, before);
         self.changes.push(Change::PodUpdated(pod));
     }
 
@@ -231,9 +324,11 @@ impl World {
         if p.ready == ready || p.deleted {
             return;
         }
+        let before = TallyState::of(p);
         p.ready = ready;
         p.ready_at = if ready { Some(now) } else { None };
         p.ready_changed_at = Some(now);
+        self.retally(pod, before);
         self.changes.push(Change::PodUpdated(pod));
     }
 
@@ -243,7 +338,9 @@ impl World {
         if p.deleted || p.deleting_since.is_some() {
             return;
         }
+        let before = TallyState::of(p);
         p.deleting_since = Some(now);
+        self.retally(pod, before);
         self.changes.push(Change::PodDeleting(pod));
     }
 
@@ -284,6 +381,7 @@ impl World {
         if p.deleted {
             return;
         }
+        let before = TallyState::of(p);
         p.deleted = true;
         p.ready = false;
         self.phase_counts[p.phase as usize] -= 1;
@@ -310,7 +408,17 @@ impl World {
             }
             None => {}
         }
+        self.retally(pod, before);
         self.changes.push(Change::PodRemoved(pod));
+    }
+
+    /// Bring [`PodTallies`] up to date after `pod` changed from `before`.
+    fn retally(&mut self, pod: PodId, before: TallyState) {
+        let p = &self.pods[pod.idx()];
+        let after = TallyState::of(p);
+        if after != before {
+            self.tallies.apply(p.owner, before, after);
+        }
     }
 
     pub fn node_changed(&mut self, node: NodeId) {
@@ -358,12 +466,14 @@ impl World {
     /// Returns a description of the first violation.
     pub fn check_invariants(&self) -> Result<(), String> {
         let mut counts = [0usize; 4];
+        let mut tallies = PodTallies::default();
         let mut requested: Vec<Resources> = vec![Resources::default(); self.nodes.len()];
         for (i, p) in self.pods.iter().enumerate() {
             if p.deleted {
                 continue;
             }
             counts[p.phase as usize] += 1;
+            tallies.apply(p.owner, TallyState::default(), TallyState::of(p));
             if let Some(n) = p.node.filter(|_| !p.phase.is_terminal()) {
                 requested[n.idx()].add(&self.specs[p.spec.idx()].requests);
                 if !self.nodes[n.idx()].pods.contains(&PodId(i as u32)) {
@@ -405,6 +515,23 @@ impl World {
                 self.used, used
             ));
         }
+        let mut own = self.tallies.clone();
+        for v in &mut own.ready {
+            while v.last() == Some(&0) {
+                v.pop();
+            }
+        }
+        for v in &mut tallies.ready {
+            while v.last() == Some(&0) {
+                v.pop();
+            }
+        }
+        if own != tallies {
+            return Err(format!(
+                "pod tallies {:?} differ from recomputed {:?}",
+                own, tallies
+            ));
+        }
         if counts != self.phase_counts {
             return Err(format!(
                 "phase counts {:?} differ from recomputed {:?}",
@@ -426,5 +553,27 @@ impl World {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_differing_only_in_labels_or_annotations_share_a_class() {
+        let mut w = World::default();
+        let base = PodSpec::default();
+        let a = w.add_spec(base.clone());
+        let mut labelled = base.clone();
+        labelled.labels.insert("job-name".into(), "etl-1".into());
+        labelled.annotations.insert("note".into(), "x".into());
+        let b = w.add_spec(labelled);
+        let mut tolerant = base.clone();
+        tolerant.node_selector.insert("pool".into(), "batch".into());
+        let c = w.add_spec(tolerant);
+        assert_eq!(w.spec_class[a.idx()], a);
+        assert_eq!(w.spec_class[b.idx()], a);
+        assert_eq!(w.spec_class[c.idx()], c);
     }
 }

@@ -422,8 +422,8 @@ impl<'a> Cycle<'a> {
         }
         b.masks.clear();
         if run.statics != 0 && !b.alive.is_empty() {
-            let spec = run.cx.spec_id();
-            let cache = verdicts.of(self.profile_index, spec, 0, run.cx.table);
+            let class = world.spec_class[run.cx.spec_id().idx()];
+            let cache = verdicts.of(self.profile_index, class, 0, run.cx.table);
             for &n in &b.alive {
                 let generation = run.cx.table.generation[n.idx()];
                 let e = &mut cache[n.idx()];
@@ -622,7 +622,13 @@ impl<'a> Cycle<'a> {
         let mut processed = 0;
         // The index wraps without a division per node.
         let mut at = *start % num_candidates;
-        let statics = self.static_filters();
+        // A PreFilter that names the nodes (a DaemonSet pod's one node) leaves
+        // too few for a per-template cache to pay for its per-node arrays.
+        let statics = if num_candidates < self.nodes.len() {
+            0
+        } else {
+            self.static_filters()
+        };
         while processed < num_candidates && feasible.len() < num_to_find {
             // Exactly as many nodes as are still wanted: if all pass, the
             // sample ends where examining nodes one by one would stop.
@@ -714,7 +720,8 @@ impl<'a> Cycle<'a> {
             }
             let p = self.profile.plugins[i].as_score().unwrap();
             if p.is_node_local() {
-                let cache = scores_cache.of(self.profile_index, cx.spec_id(), k, self.table);
+                let class = self.world.spec_class[cx.spec_id().idx()];
+                let cache = scores_cache.of(self.profile_index, class, k, self.table);
                 score_cached(&cx, p, &states[i], feasible, out, cache, batch);
             } else {
                 p.score_all(&cx, &states[i], feasible, out);

@@ -254,11 +254,13 @@ pub trait FilterPlugin {
     ) {
         filter_each(self, cx, state, nodes, rejected);
     }
-    /// Whether the verdict depends only on the pod's template (its spec), the
-    /// plugin's configuration and the node's name, labels, taints and
-    /// `unschedulable` — not on the node's pods or resources, the pod's
-    /// namespace, the time or PreFilter state. The framework then caches the
-    /// verdict per template until the node changes. Default: `false`.
+    /// Whether the verdict depends only on the pod's template (its spec,
+    /// except its labels and annotations), the plugin's configuration and the
+    /// node's name, labels, taints and `unschedulable` — not on the node's
+    /// pods or resources, the pod's labels or namespace, the time or PreFilter
+    /// state. The framework then caches the verdict per class of templates
+    /// that differ only in labels and annotations (`World::spec_class`) until
+    /// the node changes. Default: `false`.
     fn is_static(&self) -> bool {
         false
     }
@@ -301,11 +303,12 @@ pub trait ScorePlugin {
         );
     }
     /// Whether the raw score on a node depends only on the pod's template
-    /// (its spec), the plugin's configuration, and that node: its object and
-    /// the resources requested on it — not on other nodes, the feasible set,
-    /// other pods' labels, the pod's namespace or the time. The framework
-    /// then reuses a node's raw score for the same template until the node or
-    /// its requested resources change. Default: `false`.
+    /// (its spec, except its labels and annotations), the plugin's
+    /// configuration, and that node: its object and the resources requested
+    /// on it — not on other nodes, the feasible set, any pod's labels, the
+    /// pod's namespace or the time. The framework then reuses a node's raw
+    /// score for the same class of templates (`World::spec_class`) until the
+    /// node or its requested resources change. Default: `false`.
     fn is_node_local(&self) -> bool {
         false
     }

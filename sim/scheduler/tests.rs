@@ -686,8 +686,9 @@ mod extending_example {
         let mut crit = spec(500, GI);
         crit.labels.insert("tier".into(), "critical".into());
         w.nodes[od.idx()].unschedulable = true;
+        w.node_changed(od);
         let q = pod(&mut w, "q", crit);
-        match s.schedule_one(&w, q, 0) {
+        match schedule(&mut s, &mut w, q) {
             Outcome::Unschedulable { message, .. } => assert!(
                 message.starts_with("0/2 nodes are available: 1 node(s) were spot instances, 1 node(s) were unschedulable."),
                 "{message}"
