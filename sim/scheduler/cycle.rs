@@ -159,8 +159,10 @@ struct BatchBuffers {
     alive: Vec<NodeId>,
     alive_at: Vec<usize>,
     masks: Vec<u32>,
-    /// Per chunk position: the rejecting status and plugin, if rejected.
-    verdict: Vec<Option<(Status, Option<usize>)>>,
+    /// The rejected nodes of the chunk: position, status and plugin, sorted
+    /// by position once the chunk is filtered; `is_rejected` by position.
+    rejections: Vec<(usize, Status, Option<usize>)>,
+    is_rejected: Vec<bool>,
     rejected: Vec<(usize, Status)>,
     /// Nodes whose cached score is stale, their positions, their scores.
     stale: Vec<NodeId>,
@@ -387,8 +389,8 @@ impl<'a> Cycle<'a> {
         mask
     }
 
-    /// Filter the nodes of `batch.chunk`, leaving in `batch.verdict` (by chunk
-    /// position) the status and plugin of the first rejection, exactly as
+    /// Filter the nodes of `batch.chunk`, leaving in `batch.rejections` (in
+    /// chunk order) the status and plugin of each node's first rejection, exactly as
     /// [`filter_node`](Self::filter_node) node by node would: nodes with
     /// nominated pods go through it; the others go plugin by plugin over the
     /// nodes still standing, static filters answered from the template's
@@ -403,8 +405,9 @@ impl<'a> Cycle<'a> {
     ) {
         let world = self.world;
         let b = batch;
-        b.verdict.clear();
-        b.verdict.resize(b.chunk.len(), None);
+        b.rejections.clear();
+        b.is_rejected.clear();
+        b.is_rejected.resize(b.chunk.len(), false);
         b.alive.clear();
         b.alive_at.clear();
         for (j, &n) in b.chunk.iter().enumerate() {
@@ -412,7 +415,8 @@ impl<'a> Cycle<'a> {
                 let (s, by) =
                     self.filter_node(run.cx, run.states, run.skip, n, &[], added, requested);
                 if !s.is_success() {
-                    b.verdict[j] = Some((s, by));
+                    b.rejections.push((j, s, by));
+                    b.is_rejected[j] = true;
                 }
             } else {
                 debug_assert!(run.cx.table.agrees(world, n), "node table out of date");
@@ -469,7 +473,8 @@ impl<'a> Cycle<'a> {
             for a in 0..b.alive.len() {
                 if next.peek().is_some_and(|(r, _)| *r == a) {
                     let (_, s) = next.next().unwrap();
-                    b.verdict[b.alive_at[a]] = Some((s, Some(i)));
+                    b.rejections.push((b.alive_at[a], s, Some(i)));
+                    b.is_rejected[b.alive_at[a]] = true;
                 } else {
                     b.alive[keep] = b.alive[a];
                     b.alive_at[keep] = b.alive_at[a];
@@ -481,6 +486,8 @@ impl<'a> Cycle<'a> {
             b.alive_at.truncate(keep);
             b.masks.truncate(keep);
         }
+        // Plugin by plugin found them out of order; positions are unique.
+        b.rejections.sort_unstable_by_key(|r| r.0);
     }
 
     /// Run PreFilter; `Err` carries the rejecting status (every node gets it).
@@ -643,19 +650,25 @@ impl<'a> Cycle<'a> {
                 statics,
             };
             self.filter_chunk(&filters, verdicts, batch, added, requested);
-            for (j, v) in batch.verdict.iter_mut().enumerate() {
-                let node = batch.chunk[j];
-                match v.take() {
-                    None => feasible.push(node),
-                    Some((s, by)) => {
-                        if let Some(i) = by {
-                            let name = self.profile.plugin_name(i);
-                            if !diag.rejectors.contains(&name) {
-                                diag.rejectors.push(name);
-                            }
+            if batch.rejections.is_empty() {
+                feasible.extend_from_slice(&batch.chunk);
+            } else {
+                feasible.extend(
+                    batch
+                        .chunk
+                        .iter()
+                        .zip(&batch.is_rejected)
+                        .filter(|&(_, &r)| !r)
+                        .map(|(&n, _)| n),
+                );
+                for (j, s, by) in batch.rejections.drain(..) {
+                    if let Some(i) = by {
+                        let name = self.profile.plugin_name(i);
+                        if !diag.rejectors.contains(&name) {
+                            diag.rejectors.push(name);
                         }
-                        diag.statuses.push((node, s));
                     }
+                    diag.statuses.push((batch.chunk[j], s));
                 }
             }
         }
@@ -726,8 +739,8 @@ impl<'a> Cycle<'a> {
             if let Some(r) = record.as_deref_mut() {
                 r.normalized.push(out.clone());
             }
-            for (t, s) in totals.iter_mut().zip(out.iter()) {
-                *t += s.clamp(&0, &MAX_NODE_SCORE) * weight;
+            for (t, &s) in totals.iter_mut().zip(out.iter()) {
+                *t += s.clamp(0, MAX_NODE_SCORE) * weight;
             }
         }
 

@@ -15,7 +15,7 @@
 //! Simplification: the global minimum is kept per constraint (upstream keys it
 //! by topology key, which differs only when two constraints share a key).
 
-use std::cell::Ref;
+use std::cell::{Ref, RefCell};
 use std::sync::Arc;
 
 use crate::model::labels::Labels;
@@ -101,7 +101,15 @@ struct SpreadState {
     topo_size: Vec<usize>,
     weights: Vec<f64>,
     ignored: Vec<NodeId>,
+    /// Score's memo (see `score_all`): by combination of the constraints'
+    /// inputs, the rounded score, valid when stamped with this cycle's `stamp`.
+    memo: RefCell<Vec<(u32, i64)>>,
+    stamp: u32,
 }
+
+/// Per constraint, how many input values the score memo tells apart
+/// (key absent, then count or domain id); with at most two constraints.
+const MEMO_SLOTS: usize = 32;
 
 impl SpreadState {
     fn cur(&self) -> &Inputs {
@@ -464,6 +472,11 @@ impl PreScorePlugin for PodTopologySpread {
             return Status::SKIP;
         }
         let require_all = inputs.require_all;
+        s.stamp = s.stamp.wrapping_add(1);
+        if s.stamp == 0 {
+            s.memo.get_mut().clear();
+            s.stamp = 1;
+        }
         let n = cs.len();
         s.score_counts.resize_with(n, Vec::new);
         s.score_present.resize_with(n, Vec::new);
@@ -596,10 +609,7 @@ impl ScorePlugin for PodTopologySpread {
                 }
             })
             .collect();
-        out.extend(feasible.iter().map(|&n| {
-            if !s.ignored.is_empty() && s.ignored.contains(&n) {
-                return 0;
-            }
+        let raw = |n: NodeId| {
             let mut score = 0f64;
             for (i, c) in cs.iter().enumerate() {
                 let d = domain_of(&doms[i], n);
@@ -616,6 +626,49 @@ impl ScorePlugin for PodTopologySpread {
                 score += cnt as f64 * s.weights[i] + (c.max_skew - 1) as f64;
             }
             round_to_i64(score)
+        };
+        // A node's score is a function of, per constraint, whether the node
+        // has the key and then its hostname count or its domain (whose count
+        // is fixed for the cycle): nodes alike in these share the score, which
+        // is computed (and rounded) once per cycle.
+        let key = |n: NodeId| {
+            let mut key = 0;
+            for (i, c) in cs.iter().enumerate() {
+                let d = domain_of(&doms[i], n);
+                let slot = if d == NONE {
+                    0
+                } else if c.hostname {
+                    1 + on_node[i]
+                        .as_ref()
+                        .map_or(0, |pn| pn.get(n.idx()).copied().unwrap_or(0) as usize)
+                } else {
+                    1 + d as usize
+                };
+                if slot >= MEMO_SLOTS {
+                    return None;
+                }
+                key = key * MEMO_SLOTS + slot;
+            }
+            Some(key)
+        };
+        let memoize = cs.len() <= 2;
+        let mut memo = s.memo.borrow_mut();
+        if memoize && memo.len() < MEMO_SLOTS * MEMO_SLOTS {
+            memo.resize(MEMO_SLOTS * MEMO_SLOTS, (0, 0));
+        }
+        out.extend(feasible.iter().map(|&n| {
+            if !s.ignored.is_empty() && s.ignored.contains(&n) {
+                return 0;
+            }
+            let Some(k) = (if memoize { key(n) } else { None }) else {
+                return raw(n);
+            };
+            let e = &mut memo[k];
+            if e.0 != s.stamp {
+                *e = (s.stamp, raw(n));
+            }
+            debug_assert_eq!(e.1, raw(n), "PodTopologySpread score memo");
+            e.1
         }));
     }
 
