@@ -361,6 +361,26 @@ fn topology_spread_filter_respects_max_skew() {
     assert_eq!(s.schedule_one(&w, p, 0), Outcome::Bind(b));
 }
 
+/// A ClusterIP Service in `default` selecting `app=APP`.
+fn service(name: &str, app: &str) -> crate::model::Service {
+    let mut sel = Labels::new();
+    sel.insert("app".into(), app.into());
+    crate::model::Service {
+        meta: crate::model::Meta {
+            name: name.into(),
+            namespace: "default".into(),
+            labels: Labels::new(),
+        },
+        selector: Some(sel),
+        service_type: "ClusterIP".into(),
+        ports: Vec::new(),
+        publish_not_ready: false,
+        endpoints: Vec::new(),
+        not_ready_endpoints: Vec::new(),
+        terminating_endpoints: Vec::new(),
+    }
+}
+
 #[test]
 fn topology_spread_score_system_defaults_from_service() {
     // Score: round(cnt × ln(size + 2) + maxSkew − 1) per constraint.
@@ -373,22 +393,7 @@ fn topology_spread_score_system_defaults_from_service() {
     w.add_node(zoned("b", "z1"));
     bound(&mut w, "w1", with_app(spec(100, MI), "web"), a);
     bound(&mut w, "w2", with_app(spec(100, MI), "web"), a);
-    let mut sel = Labels::new();
-    sel.insert("app".into(), "web".into());
-    w.services.push(crate::model::Service {
-        meta: crate::model::Meta {
-            name: "web".into(),
-            namespace: "default".into(),
-            labels: Labels::new(),
-        },
-        selector: Some(sel),
-        service_type: "ClusterIP".into(),
-        ports: Vec::new(),
-        publish_not_ready: false,
-        endpoints: Vec::new(),
-        not_ready_endpoints: Vec::new(),
-        terminating_endpoints: Vec::new(),
-    });
+    w.services.push(service("web", "web"));
     let p = pod(&mut w, "p", with_app(spec(100, MI), "web"));
     let mut s = sched("default", KubeVersion::DEFAULT);
     sync(&mut s, &mut w, 0);
@@ -1199,22 +1204,7 @@ mod differential {
                     10 => {
                         // A Service selecting one app: its pods get the system
                         // default spreading constraints from then on.
-                        let mut selector = crate::model::labels::Labels::new();
-                        selector.insert("app".into(), format!("a{}", a % 4));
-                        w.services.push(crate::model::Service {
-                            meta: crate::model::Meta {
-                                name: format!("s{step}"),
-                                namespace: "default".into(),
-                                labels: Default::default(),
-                            },
-                            selector: Some(selector),
-                            service_type: "ClusterIP".into(),
-                            ports: Vec::new(),
-                            publish_not_ready: false,
-                            endpoints: Vec::new(),
-                            not_ready_endpoints: Vec::new(),
-                            terminating_endpoints: Vec::new(),
-                        });
+                        w.services.push(service(&format!("s{step}"), &format!("a{}", a % 4)));
                     }
                     11 => {
                         // A new template like an existing one, and a pod of it.
