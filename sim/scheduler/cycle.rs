@@ -145,10 +145,21 @@ pub struct Buffers {
     pub subset: Option<(Vec<NodeId>, Vec<&'static str>)>,
     /// Static filter verdicts and node-local raw scores per template, kept
     /// across cycles.
-    pub verdicts: TemplateCache<u32>,
+    /// A verdict is the mask of rejecting static filters (low 32 bits) and
+    /// the index in `static_statuses` of the first one's status (high 32
+    /// bits; `NO_STATUS`: ask the plugin again).
+    pub verdicts: TemplateCache<u64>,
+    /// The statuses of static rejections, each once (at most
+    /// `MAX_STATIC_STATUSES`); never shrinks, so cached indexes stay valid.
+    pub static_statuses: Vec<Status>,
     pub scores_cache: TemplateCache<i64>,
     batch: BatchBuffers,
 }
+
+/// A cached static verdict without a cached status.
+const NO_STATUS: u32 = u32::MAX;
+/// Distinct static rejection statuses kept; past it statuses are asked again.
+const MAX_STATIC_STATUSES: usize = 1024;
 
 /// The batch filter's scratch space (see `Cycle::filter_chunk`).
 #[derive(Default)]
@@ -159,8 +170,11 @@ struct BatchBuffers {
     alive: Vec<NodeId>,
     alive_at: Vec<usize>,
     masks: Vec<u32>,
-    /// Per chunk position: the rejecting status and plugin, if rejected.
-    verdict: Vec<Option<(Status, Option<usize>)>>,
+    status_ix: Vec<u32>,
+    /// The rejected nodes of the chunk: position, status and plugin, sorted
+    /// by position once the chunk is filtered; `is_rejected` by position.
+    rejections: Vec<(usize, Status, Option<usize>)>,
+    is_rejected: Vec<bool>,
     rejected: Vec<(usize, Status)>,
     /// Nodes whose cached score is stale, their positions, their scores.
     stale: Vec<NodeId>,
@@ -372,23 +386,44 @@ impl<'a> Cycle<'a> {
         bits
     }
 
-    /// Which static filters reject `node` (bit k: the k-th filter of the profile).
-    fn static_mask(&self, run: &FilterRun, node: NodeId) -> u32 {
+    /// Which static filters reject `node` (bit k: the k-th filter of the
+    /// profile), and the status of the first of them.
+    fn static_mask(&self, run: &FilterRun, node: NodeId) -> (u32, Option<Status>) {
         let info = NodeInfo::of(self.world, node);
         let mut mask = 0;
+        let mut first = None;
         for (k, &i) in self.profile.filter.iter().enumerate() {
             if run.statics & (1 << k) != 0 {
                 let f = self.profile.plugins[i].as_filter().unwrap();
-                if !f.filter(run.cx, &run.states[i], &info).is_success() {
+                let s = f.filter(run.cx, &run.states[i], &info);
+                if !s.is_success() {
                     mask |= 1 << k;
+                    first.get_or_insert(s);
                 }
             }
         }
-        mask
+        (mask, first)
     }
 
-    /// Filter the nodes of `batch.chunk`, leaving in `batch.verdict` (by chunk
-    /// position) the status and plugin of the first rejection, exactly as
+    /// `static_mask` as a cached verdict, the status interned in `statuses`.
+    fn static_verdict(&self, run: &FilterRun, node: NodeId, statuses: &mut Vec<Status>) -> u64 {
+        let (mask, first) = self.static_mask(run, node);
+        let ix = match first {
+            None => NO_STATUS,
+            Some(s) => match statuses.iter().position(|x| *x == s) {
+                Some(ix) => ix as u32,
+                None if statuses.len() < MAX_STATIC_STATUSES => {
+                    statuses.push(s);
+                    (statuses.len() - 1) as u32
+                }
+                None => NO_STATUS,
+            },
+        };
+        u64::from(mask) | u64::from(ix) << 32
+    }
+
+    /// Filter the nodes of `batch.chunk`, leaving in `batch.rejections` (in
+    /// chunk order) the status and plugin of each node's first rejection, exactly as
     /// [`filter_node`](Self::filter_node) node by node would: nodes with
     /// nominated pods go through it; the others go plugin by plugin over the
     /// nodes still standing, static filters answered from the template's
@@ -396,15 +431,17 @@ impl<'a> Cycle<'a> {
     fn filter_chunk(
         &self,
         run: &FilterRun,
-        verdicts: &mut TemplateCache<u32>,
+        verdicts: &mut TemplateCache<u64>,
+        statuses: &mut Vec<Status>,
         batch: &mut BatchBuffers,
         added: &mut Vec<PodId>,
         requested: &mut Resources,
     ) {
         let world = self.world;
         let b = batch;
-        b.verdict.clear();
-        b.verdict.resize(b.chunk.len(), None);
+        b.rejections.clear();
+        b.is_rejected.clear();
+        b.is_rejected.resize(b.chunk.len(), false);
         b.alive.clear();
         b.alive_at.clear();
         for (j, &n) in b.chunk.iter().enumerate() {
@@ -412,7 +449,8 @@ impl<'a> Cycle<'a> {
                 let (s, by) =
                     self.filter_node(run.cx, run.states, run.skip, n, &[], added, requested);
                 if !s.is_success() {
-                    b.verdict[j] = Some((s, by));
+                    b.rejections.push((j, s, by));
+                    b.is_rejected[j] = true;
                 }
             } else {
                 debug_assert!(run.cx.table.agrees(world, n), "node table out of date");
@@ -421,6 +459,7 @@ impl<'a> Cycle<'a> {
             }
         }
         b.masks.clear();
+        b.status_ix.clear();
         if run.statics != 0 && !b.alive.is_empty() {
             let class = world.spec_class[run.cx.spec_id().idx()];
             let cache = verdicts.of(self.profile_index, class, 0, run.cx.table);
@@ -428,13 +467,19 @@ impl<'a> Cycle<'a> {
                 let generation = run.cx.table.generation[n.idx()];
                 let e = &mut cache[n.idx()];
                 if e.0 != generation {
-                    *e = (generation, self.static_mask(run, n));
+                    *e = (generation, self.static_verdict(run, n, statuses));
                 }
-                debug_assert_eq!(e.1, self.static_mask(run, n), "stale static verdict");
-                b.masks.push(e.1);
+                debug_assert_eq!(
+                    e.1 as u32,
+                    self.static_mask(run, n).0,
+                    "stale static verdict"
+                );
+                b.masks.push(e.1 as u32);
+                b.status_ix.push((e.1 >> 32) as u32);
             }
         } else {
             b.masks.resize(b.alive.len(), 0);
+            b.status_ix.resize(b.alive.len(), NO_STATUS);
         }
         // The static filters that reject some node of the chunk.
         let static_rejects = b.masks.iter().fold(0, |acc, m| acc | m);
@@ -451,9 +496,20 @@ impl<'a> Cycle<'a> {
             if is_static {
                 for (a, &n) in b.alive.iter().enumerate() {
                     if b.masks[a] & (1 << k) != 0 {
-                        // The status itself is not cached: ask again.
-                        let s = f.filter(run.cx, &run.states[i], &NodeInfo::of(world, n));
-                        debug_assert!(!s.is_success());
+                        // The verdict keeps the status of the first static
+                        // filter that rejects the node; a filter before k
+                        // may have been skipped for this pod.
+                        let ix = b.status_ix[a];
+                        let s = if ix == NO_STATUS || b.masks[a].trailing_zeros() != k as u32 {
+                            f.filter(run.cx, &run.states[i], &NodeInfo::of(world, n))
+                        } else {
+                            statuses[ix as usize].clone()
+                        };
+                        debug_assert_eq!(
+                            s,
+                            f.filter(run.cx, &run.states[i], &NodeInfo::of(world, n)),
+                            "stale static status"
+                        );
                         b.rejected.push((a, s));
                     }
                 }
@@ -469,18 +525,23 @@ impl<'a> Cycle<'a> {
             for a in 0..b.alive.len() {
                 if next.peek().is_some_and(|(r, _)| *r == a) {
                     let (_, s) = next.next().unwrap();
-                    b.verdict[b.alive_at[a]] = Some((s, Some(i)));
+                    b.rejections.push((b.alive_at[a], s, Some(i)));
+                    b.is_rejected[b.alive_at[a]] = true;
                 } else {
                     b.alive[keep] = b.alive[a];
                     b.alive_at[keep] = b.alive_at[a];
                     b.masks[keep] = b.masks[a];
+                    b.status_ix[keep] = b.status_ix[a];
                     keep += 1;
                 }
             }
             b.alive.truncate(keep);
             b.alive_at.truncate(keep);
             b.masks.truncate(keep);
+            b.status_ix.truncate(keep);
         }
+        // Plugin by plugin found them out of order; positions are unique.
+        b.rejections.sort_unstable_by_key(|r| r.0);
     }
 
     /// Run PreFilter; `Err` carries the rejecting status (every node gets it).
@@ -578,6 +639,7 @@ impl<'a> Cycle<'a> {
             requested,
             subset,
             verdicts,
+            static_statuses,
             scores_cache,
             batch,
         } = bufs;
@@ -648,20 +710,26 @@ impl<'a> Cycle<'a> {
                 skip: skip_filter,
                 statics,
             };
-            self.filter_chunk(&filters, verdicts, batch, added, requested);
-            for (j, v) in batch.verdict.iter_mut().enumerate() {
-                let node = batch.chunk[j];
-                match v.take() {
-                    None => feasible.push(node),
-                    Some((s, by)) => {
-                        if let Some(i) = by {
-                            let name = self.profile.plugin_name(i);
-                            if !diag.rejectors.contains(&name) {
-                                diag.rejectors.push(name);
-                            }
+            self.filter_chunk(&filters, verdicts, static_statuses, batch, added, requested);
+            if batch.rejections.is_empty() {
+                feasible.extend_from_slice(&batch.chunk);
+            } else {
+                feasible.extend(
+                    batch
+                        .chunk
+                        .iter()
+                        .zip(&batch.is_rejected)
+                        .filter(|&(_, &r)| !r)
+                        .map(|(&n, _)| n),
+                );
+                for (j, s, by) in batch.rejections.drain(..) {
+                    if let Some(i) = by {
+                        let name = self.profile.plugin_name(i);
+                        if !diag.rejectors.contains(&name) {
+                            diag.rejectors.push(name);
                         }
-                        diag.statuses.push((node, s));
                     }
+                    diag.statuses.push((batch.chunk[j], s));
                 }
             }
         }
@@ -733,8 +801,8 @@ impl<'a> Cycle<'a> {
             if let Some(r) = record.as_deref_mut() {
                 r.normalized.push(out.clone());
             }
-            for (t, s) in totals.iter_mut().zip(out.iter()) {
-                *t += s.clamp(&0, &MAX_NODE_SCORE) * weight;
+            for (t, &s) in totals.iter_mut().zip(out.iter()) {
+                *t += s.clamp(0, MAX_NODE_SCORE) * weight;
             }
         }
 

@@ -21,6 +21,7 @@
 
 use std::cell::{Ref, RefCell};
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
 use crate::model::labels::LabelSelector;
 use crate::model::{NodeId, PodId, SpecId, World};
@@ -47,7 +48,10 @@ struct Entry {
 
 #[derive(Default)]
 struct Inner {
-    ids: HashMap<(String, LabelSelector, bool), SelId>,
+    /// By the hash of (namespace, selector, include_terminating): the tracked
+    /// selectors with that hash (compared in full), so that a look-up
+    /// clones nothing.
+    ids: HashMap<u64, Vec<SelId>>,
     entries: Vec<Entry>,
     /// By SpecId: the tracked selectors whose requirements the template's
     /// labels satisfy (namespace checked per pod); `None` until first needed.
@@ -145,13 +149,25 @@ impl MatchCounts {
         include_terminating: bool,
     ) -> SelId {
         let mut inner = self.inner.borrow_mut();
-        let key = (namespace.to_string(), selector.clone(), include_terminating);
-        if let Some(&id) = inner.ids.get(&key) {
+        let inner = &mut *inner;
+        let hash = {
+            let mut h = std::hash::DefaultHasher::new();
+            (namespace, selector, include_terminating).hash(&mut h);
+            h.finish()
+        };
+        let same = inner.ids.get(&hash).and_then(|ids| {
+            ids.iter().copied().find(|id| {
+                let e = &inner.entries[id.0 as usize];
+                e.include_terminating == include_terminating
+                    && e.namespace == namespace
+                    && e.selector == *selector
+            })
+        });
+        if let Some(id) = same {
             return id;
         }
         let id = SelId(inner.entries.len() as u32);
-        inner.ids.insert(key, id);
-        let inner = &mut *inner;
+        inner.ids.entry(hash).or_default().push(id);
         // Catch up on pods never seen (tracking starts lazily), then count.
         if inner.seen.len() < world.pods.len() {
             let from = inner.seen.len();

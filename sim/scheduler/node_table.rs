@@ -30,8 +30,6 @@
 //! of the resource scores only the nodes that changed since are computed.
 //! Debug builds compare every cached value with a fresh computation.
 
-use std::collections::HashMap;
-
 use crate::model::taints::TaintEffect;
 use crate::model::{NodeId, SpecId, World};
 
@@ -178,19 +176,27 @@ pub type PerNode<T> = Vec<(u64, T)>;
 /// cache starts over (it is transparent: emptying it changes nothing but time).
 const MAX_ENTRIES: usize = 512;
 
+/// One (profile, slot) pair of a template and its values.
+type Slot<T> = ((usize, usize), PerNode<T>);
+
 /// Per-node values cached per (profile, template, slot), valid while the
 /// node's generation is the one stored with them. Used for the static filter
 /// verdicts (slot 0: a mask of the static Filter plugins, by position in the
 /// profile's filter list, that reject the node) and for node-local raw scores
 /// (slot: the plugin's position in the profile's score list). See the module doc.
+///
+/// Entries are found by template id (a vector index), then among the few
+/// (profile, slot) pairs of that template: a cycle's look-ups hash nothing.
 pub struct TemplateCache<T> {
-    entries: HashMap<(usize, SpecId, usize), PerNode<T>>,
+    by_spec: Vec<Vec<Slot<T>>>,
+    len: usize,
 }
 
 impl<T> Default for TemplateCache<T> {
     fn default() -> Self {
         TemplateCache {
-            entries: HashMap::new(),
+            by_spec: Vec::new(),
+            len: 0,
         }
     }
 }
@@ -205,11 +211,28 @@ impl<T: Copy + Default> TemplateCache<T> {
         slot: usize,
         table: &NodeTable,
     ) -> &mut PerNode<T> {
-        let key = (profile, spec, slot);
-        if self.entries.len() >= MAX_ENTRIES && !self.entries.contains_key(&key) {
-            self.entries.clear();
-        }
-        let v = self.entries.entry(key).or_default();
+        let key = (profile, slot);
+        let i = spec.idx();
+        let found = self
+            .by_spec
+            .get(i)
+            .and_then(|es| es.iter().position(|(k, _)| *k == key));
+        let at = match found {
+            Some(at) => at,
+            None => {
+                if self.len >= MAX_ENTRIES {
+                    self.by_spec.clear();
+                    self.len = 0;
+                }
+                if self.by_spec.len() <= i {
+                    self.by_spec.resize_with(i + 1, Vec::new);
+                }
+                self.by_spec[i].push((key, Vec::new()));
+                self.len += 1;
+                self.by_spec[i].len() - 1
+            }
+        };
+        let v = &mut self.by_spec[i][at].1;
         if v.len() < table.generation.len() {
             v.resize(table.generation.len(), (0, T::default()));
         }

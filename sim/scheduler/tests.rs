@@ -361,6 +361,26 @@ fn topology_spread_filter_respects_max_skew() {
     assert_eq!(s.schedule_one(&w, p, 0), Outcome::Bind(b));
 }
 
+/// A ClusterIP Service in `default` selecting `app=APP`.
+fn service(name: &str, app: &str) -> crate::model::Service {
+    let mut sel = Labels::new();
+    sel.insert("app".into(), app.into());
+    crate::model::Service {
+        meta: crate::model::Meta {
+            name: name.into(),
+            namespace: "default".into(),
+            labels: Labels::new(),
+        },
+        selector: Some(sel),
+        service_type: "ClusterIP".into(),
+        ports: Vec::new(),
+        publish_not_ready: false,
+        endpoints: Vec::new(),
+        not_ready_endpoints: Vec::new(),
+        terminating_endpoints: Vec::new(),
+    }
+}
+
 #[test]
 fn topology_spread_score_system_defaults_from_service() {
     // Score: round(cnt × ln(size + 2) + maxSkew − 1) per constraint.
@@ -373,22 +393,7 @@ fn topology_spread_score_system_defaults_from_service() {
     w.add_node(zoned("b", "z1"));
     bound(&mut w, "w1", with_app(spec(100, MI), "web"), a);
     bound(&mut w, "w2", with_app(spec(100, MI), "web"), a);
-    let mut sel = Labels::new();
-    sel.insert("app".into(), "web".into());
-    w.services.push(crate::model::Service {
-        meta: crate::model::Meta {
-            name: "web".into(),
-            namespace: "default".into(),
-            labels: Labels::new(),
-        },
-        selector: Some(sel),
-        service_type: "ClusterIP".into(),
-        ports: Vec::new(),
-        publish_not_ready: false,
-        endpoints: Vec::new(),
-        not_ready_endpoints: Vec::new(),
-        terminating_endpoints: Vec::new(),
-    });
+    w.services.push(service("web", "web"));
     let p = pod(&mut w, "p", with_app(spec(100, MI), "web"));
     let mut s = sched("default", KubeVersion::DEFAULT);
     sync(&mut s, &mut w, 0);
@@ -995,15 +1000,27 @@ mod differential {
     use crate::scheduler::framework::*;
 
     /// A plugin seen only through its per-node methods: no `filter_batch`,
-    /// not static, no `score_all` of its own, not node-local.
+    /// not static, no `score_all` of its own, not node-local; and its
+    /// PreFilter starts each cycle from a fresh state, so nothing a plugin
+    /// keeps per template (PodTopologySpread's inputs) outlives the cycle.
     struct Plain(Box<dyn Plugin>);
+
+    impl PreFilterPlugin for Plain {
+        fn pre_filter(&self, cx: &CycleContext, state: &mut State) -> Status {
+            *state = State::default();
+            self.0.as_pre_filter().unwrap().pre_filter(cx, state)
+        }
+        fn node_names(&self, cx: &CycleContext, state: &State) -> Option<Vec<String>> {
+            self.0.as_pre_filter().unwrap().node_names(cx, state)
+        }
+    }
 
     impl Plugin for Plain {
         fn name(&self) -> &'static str {
             self.0.name()
         }
         fn as_pre_filter(&self) -> Option<&dyn PreFilterPlugin> {
-            self.0.as_pre_filter()
+            self.0.as_pre_filter().map(|_| self as &dyn PreFilterPlugin)
         }
         fn as_filter(&self) -> Option<&dyn FilterPlugin> {
             self.0.as_filter().map(|_| self as &dyn FilterPlugin)
@@ -1108,14 +1125,15 @@ mod differential {
         /// Differential: the default profile decides exactly as the same
         /// plugins seen node by node, over a random history of scheduling
         /// (with preemption and nominations), node label, taint and
-        /// unschedulable changes, and pods ending or removed. Clusters of
-        /// 100+ nodes sample `numFeasibleNodesToFind` nodes in chunks.
+        /// unschedulable changes, pods ending or removed, Services added (a
+        /// new default spreading selector) and pods of new templates. Clusters
+        /// of 100+ nodes sample `numFeasibleNodesToFind` nodes in chunks.
         #[test]
         fn batch_and_cached_paths_decide_as_per_node(
             num_nodes in prop_oneof![1usize..8, 100usize..130],
             cpu in prop::array::uniform4(0i64..1500),
             pods in prop::collection::vec(0usize..4, 1..120),
-            ops in prop::collection::vec((0u8..10, 0usize..200, 0usize..200), 1..160),
+            ops in prop::collection::vec((0u8..12, 0usize..200, 0usize..200), 1..160),
             seed in any::<u64>(),
         ) {
             let mut w = World::default();
@@ -1128,7 +1146,7 @@ mod differential {
                 w.add_node(n);
             }
             let specs = templates(&mut w, &cpu);
-            let ids: Vec<PodId> = pods
+            let mut ids: Vec<PodId> = pods
                 .iter()
                 .enumerate()
                 .map(|(i, &t)| w.create_pod(Pod::new(format!("p{i}"), "default", specs[t], None), 0))
@@ -1184,6 +1202,17 @@ mod differential {
                         w.set_phase(p, crate::model::PodPhase::Succeeded)
                     }
                     9 => w.remove_pod(p),
+                    10 => {
+                        // A Service selecting one app: its pods get the system
+                        // default spreading constraints from then on.
+                        w.services.push(service(&format!("s{step}"), &format!("a{}", a % 4)));
+                    }
+                    11 => {
+                        // A new template like an existing one, and a pod of it.
+                        let t = w.spec(specs[a % 4]).clone();
+                        let spec = w.add_spec(t);
+                        ids.push(w.create_pod(Pod::new(format!("q{step}"), "default", spec, None), now));
+                    }
                     _ => {}
                 }
             }

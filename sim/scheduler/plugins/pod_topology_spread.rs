@@ -15,6 +15,9 @@
 //! Simplification: the global minimum is kept per constraint (upstream keys it
 //! by topology key, which differs only when two constraints share a key).
 
+use std::cell::{Ref, RefCell};
+use std::sync::Arc;
+
 use crate::model::labels::Labels;
 use crate::model::labels::{LabelSelector, Operator, Requirement};
 use crate::model::taints::{find_untolerated, is_do_not_schedule};
@@ -40,35 +43,85 @@ pub struct PodTopologySpread {
 }
 
 /// A constraint ready to count with: the selector with matchLabelKeys merged,
-/// and its key and selector as tracked ids.
-#[derive(Clone, Debug)]
+/// its key and selector as tracked ids, and what the pod's template alone
+/// decides about it.
+#[derive(Clone, Debug, PartialEq)]
 struct Constraint {
     max_skew: i64,
     key: String,
+    /// The key is `kubernetes.io/hostname`: counts are read per node.
+    hostname: bool,
     selector: Option<LabelSelector>,
     min_domains: i64,
     affinity_policy: InclusionPolicy,
     taints_policy: InclusionPolicy,
+    /// `included` can reject a node for this pod (see `may_exclude`).
+    check: bool,
+    /// The selector matches the pod's own labels (Filter's `selfMatchNum`).
+    self_match: bool,
     key_id: KeyId,
     sel_id: Option<SelId>,
 }
 
+/// What PreFilter and PreScore derive from the pod alone: its template, owner
+/// and namespace (the default selector reads the owner's selector and the
+/// namespace's Services) under the plugin's defaulting. Built once per
+/// template and reused while the owner, namespace and number of Services are
+/// those it was built with (selectors of Services and workloads are immutable).
+#[derive(Debug, PartialEq)]
+struct Inputs {
+    owner: Option<Owner>,
+    namespace: String,
+    services: usize,
+    /// `DoNotSchedule` constraints (Filter).
+    filter: Vec<Constraint>,
+    /// `ScheduleAnyway` constraints, or the defaults (Score).
+    score: Vec<Constraint>,
+    /// Score ignores nodes lacking a key (not for the system defaults).
+    require_all: bool,
+}
+
 #[derive(Default)]
 struct SpreadState {
+    /// Per SpecId: the template's inputs, built under the defaulting `built_for`
+    /// (the state slot may pass between profiles).
+    inputs: Vec<Option<Arc<Inputs>>>,
+    built_for: Option<SpreadDefaults>,
+    /// The inputs of this cycle's pod.
+    cur: Option<Arc<Inputs>>,
     // Filter
-    filter: Vec<Constraint>,
     /// Per filter constraint, by domain id: matching pods on eligible nodes.
     counts: Vec<Vec<i64>>,
     /// Per filter constraint, by domain id: some eligible node is in the domain.
     present: Vec<Vec<bool>>,
     min_match: Vec<i64>,
-    self_match: Vec<bool>,
     // Score
-    score: Vec<Constraint>,
     score_counts: Vec<Vec<i64>>,
     score_present: Vec<Vec<bool>>,
+    topo_size: Vec<usize>,
     weights: Vec<f64>,
     ignored: Vec<NodeId>,
+    /// Score's memo (see `score_all`): by combination of the constraints'
+    /// inputs, the rounded score, valid when stamped with this cycle's `stamp`.
+    memo: RefCell<Vec<(u32, i64)>>,
+    stamp: u32,
+}
+
+/// Per constraint, how many input values the score memo tells apart
+/// (key absent, then count or domain id); with at most two constraints.
+const MEMO_SLOTS: usize = 32;
+
+impl SpreadState {
+    fn cur(&self) -> &Inputs {
+        self.cur
+            .as_deref()
+            .expect("PodTopologySpread state without inputs")
+    }
+}
+
+/// Every node's domain for a key (`NONE` past the end).
+fn domain_of(doms: &[u32], node: NodeId) -> u32 {
+    doms.get(node.idx()).copied().unwrap_or(NONE)
 }
 
 fn system_defaults() -> Vec<TopologySpreadConstraint> {
@@ -136,19 +189,25 @@ fn to_constraint(c: &TopologySpreadConstraint, spec: &PodSpec) -> Constraint {
             }
         }
     }
-    Constraint {
+    let mut k = Constraint {
         max_skew: i64::from(c.max_skew),
         key: c.topology_key.clone(),
+        hostname: c.topology_key == HOSTNAME_LABEL,
         selector,
         min_domains: i64::from(c.min_domains.unwrap_or(1)),
         affinity_policy: c.node_affinity_policy,
         taints_policy: c.node_taints_policy,
+        check: false,
+        self_match: false,
         key_id: KeyId::default(),
         sel_id: None,
-    }
+    };
+    k.check = may_exclude(&k, spec);
+    k
 }
 
-/// Track each constraint's key and selector in the scheduler's indexes.
+/// Track each constraint's key and selector in the scheduler's indexes, and
+/// decide `self_match`.
 fn resolve(cx: &CycleContext, cs: &mut [Constraint]) {
     let ns = cx.namespace();
     for c in cs {
@@ -157,6 +216,10 @@ fn resolve(cx: &CycleContext, cs: &mut [Constraint]) {
             .selector
             .as_ref()
             .map(|sel| cx.counts.track(cx.world, ns, sel, false));
+        c.self_match = c
+            .selector
+            .as_ref()
+            .is_some_and(|sel| sel.matches(&cx.spec.labels));
     }
 }
 
@@ -219,10 +282,54 @@ impl PodTopologySpread {
         }
         system
     }
+
+    /// The pod's [`Inputs`], from the state's cache when they were built for
+    /// this template, owner, namespace and defaulting.
+    fn inputs(&self, s: &mut SpreadState, cx: &CycleContext) -> Arc<Inputs> {
+        if s.built_for.as_ref() != Some(&self.defaults) {
+            s.inputs.clear();
+            s.built_for = Some(self.defaults.clone());
+        }
+        let i = cx.spec_id().idx();
+        if s.inputs.len() <= i {
+            s.inputs.resize(i + 1, None);
+        }
+        let p = cx.world.pod(cx.pod);
+        if let Some(x) = &s.inputs[i]
+            && x.owner == p.owner
+            && x.namespace == p.namespace
+            && x.services == cx.world.services.len()
+        {
+            debug_assert_eq!(**x, self.build_inputs(cx), "stale PodTopologySpread inputs");
+            return Arc::clone(x);
+        }
+        let x = Arc::new(self.build_inputs(cx));
+        s.inputs[i] = Some(Arc::clone(&x));
+        x
+    }
+
+    fn build_inputs(&self, cx: &CycleContext) -> Inputs {
+        let p = cx.world.pod(cx.pod);
+        let mut filter = Vec::new();
+        self.constraints(cx.world, cx.pod, DoNotSchedule, &mut filter);
+        resolve(cx, &mut filter);
+        let mut score = Vec::new();
+        let system = self.constraints(cx.world, cx.pod, ScheduleAnyway, &mut score);
+        resolve(cx, &mut score);
+        Inputs {
+            owner: p.owner,
+            namespace: p.namespace.clone(),
+            services: cx.world.services.len(),
+            filter,
+            score,
+            require_all: !cx.spec.topology_spread.is_empty() || !system,
+        }
+    }
 }
 
-fn has_all_keys(cx: &CycleContext, node: NodeId, cs: &[Constraint]) -> bool {
-    cs.iter().all(|c| cx.topo.domain(c.key_id, node) != NONE)
+/// Whether `node` has every constraint's key (`doms`: the keys' domains).
+fn has_all_keys(doms: &[Ref<'_, [u32]>], node: NodeId) -> bool {
+    doms.iter().all(|d| domain_of(d, node) != NONE)
 }
 
 fn included(c: &Constraint, spec: &PodSpec, node: &Node) -> bool {
@@ -279,28 +386,26 @@ impl Plugin for PodTopologySpread {
 impl PreFilterPlugin for PodTopologySpread {
     fn pre_filter(&self, cx: &CycleContext, state: &mut State) -> Status {
         let s = state.get_or_default::<SpreadState>();
-        let mut cs = std::mem::take(&mut s.filter);
-        self.constraints(cx.world, cx.pod, DoNotSchedule, &mut cs);
-        s.filter = cs;
-        if s.filter.is_empty() {
+        let inputs = self.inputs(s, cx);
+        s.cur = Some(Arc::clone(&inputs));
+        let cs = &inputs.filter;
+        if cs.is_empty() {
             return Status::SKIP;
         }
-        resolve(cx, &mut s.filter);
-        let n = s.filter.len();
+        let n = cs.len();
         s.counts.resize_with(n, Vec::new);
         s.present.resize_with(n, Vec::new);
+        let doms: Vec<_> = cs.iter().map(|c| cx.topo.domains(c.key_id)).collect();
         // Domains of the eligible nodes, and the matching pods on them.
-        for (i, c) in s.filter.iter().enumerate() {
+        for (i, c) in cs.iter().enumerate() {
             let (counts, present) = (&mut s.counts[i], &mut s.present[i]);
             reset(counts, present, cx.topo.num_domains(c.key_id));
-            let check = may_exclude(c, cx.spec);
-            let doms = cx.topo.domains(c.key_id);
             let per_node = c.sel_id.map(|id| cx.counts.per_node(id));
             for &nid in cx.nodes {
-                let d = doms.get(nid.idx()).copied().unwrap_or(NONE);
+                let d = domain_of(&doms[i], nid);
                 if d == NONE
-                    || !has_all_keys(cx, nid, &s.filter)
-                    || (check && !included(c, cx.spec, cx.world.node(nid)))
+                    || (n > 1 && !has_all_keys(&doms, nid))
+                    || (c.check && !included(c, cx.spec, cx.world.node(nid)))
                 {
                     continue;
                 }
@@ -311,8 +416,7 @@ impl PreFilterPlugin for PodTopologySpread {
             }
         }
         s.min_match.clear();
-        s.self_match.clear();
-        for (i, c) in s.filter.iter().enumerate() {
+        for (i, c) in cs.iter().enumerate() {
             let present = &s.present[i];
             let domains = present.iter().filter(|&&p| p).count() as i64;
             let min = s.counts[i]
@@ -324,11 +428,6 @@ impl PreFilterPlugin for PodTopologySpread {
                 .unwrap_or(0);
             s.min_match
                 .push(if domains < c.min_domains { 0 } else { min });
-            s.self_match.push(
-                c.selector
-                    .as_ref()
-                    .is_some_and(|sel| sel.matches(&cx.spec.labels)),
-            );
         }
         Status::SUCCESS
     }
@@ -340,7 +439,7 @@ impl FilterPlugin for PodTopologySpread {
             return Status::SUCCESS;
         };
         let ns = cx.namespace();
-        for (i, c) in s.filter.iter().enumerate() {
+        for (i, c) in s.cur().filter.iter().enumerate() {
             let d = cx.topo.domain(c.key_id, node.id);
             if d == NONE {
                 return Status::unresolvable(REASON_MISSING_LABEL);
@@ -354,7 +453,7 @@ impl FilterPlugin for PodTopologySpread {
                 let after = count_matching(cx.world, node.pods(), &c.selector, ns);
                 match_num += after - before;
             }
-            let skew = match_num + i64::from(s.self_match[i]) - s.min_match[i];
+            let skew = match_num + i64::from(c.self_match) - s.min_match[i];
             if skew > c.max_skew {
                 return Status::unschedulable(REASON);
             }
@@ -366,71 +465,80 @@ impl FilterPlugin for PodTopologySpread {
 impl PreScorePlugin for PodTopologySpread {
     fn pre_score(&self, cx: &CycleContext, state: &mut State, feasible: &[NodeId]) -> Status {
         let s = state.get_or_default::<SpreadState>();
-        let mut cs = std::mem::take(&mut s.score);
-        let system = self.constraints(cx.world, cx.pod, ScheduleAnyway, &mut cs);
-        s.score = cs;
-        if s.score.is_empty() {
+        let inputs = self.inputs(s, cx);
+        s.cur = Some(Arc::clone(&inputs));
+        let cs = &inputs.score;
+        if cs.is_empty() {
             return Status::SKIP;
         }
-        resolve(cx, &mut s.score);
-        let require_all = !cx.spec.topology_spread.is_empty() || !system;
-        let n = s.score.len();
+        let require_all = inputs.require_all;
+        s.stamp = s.stamp.wrapping_add(1);
+        if s.stamp == 0 {
+            s.memo.get_mut().clear();
+            s.stamp = 1;
+        }
+        let n = cs.len();
         s.score_counts.resize_with(n, Vec::new);
         s.score_present.resize_with(n, Vec::new);
-        for (i, c) in s.score.iter().enumerate() {
+        s.topo_size.clear();
+        s.topo_size.resize(n, 0);
+        let mut by_domain = false;
+        for (i, c) in cs.iter().enumerate() {
             // Hostname counts are read per node in Score, not by domain.
-            let num = if c.key == HOSTNAME_LABEL {
+            let num = if c.hostname {
                 0
             } else {
                 cx.topo.num_domains(c.key_id)
             };
+            by_domain |= num > 0;
             reset(&mut s.score_counts[i], &mut s.score_present[i], num);
         }
         s.ignored.clear();
-        let mut topo_size = vec![0usize; n];
-        for &nid in feasible {
-            if require_all && !has_all_keys(cx, nid, &s.score) {
-                s.ignored.push(nid);
-                continue;
-            }
-            for (i, c) in s.score.iter().enumerate() {
-                if c.key == HOSTNAME_LABEL {
+        let doms: Vec<_> = cs.iter().map(|c| cx.topo.domains(c.key_id)).collect();
+        // Without domains to count and nodes to ignore, the walk finds nothing.
+        if require_all || by_domain {
+            for &nid in feasible {
+                if require_all && !has_all_keys(&doms, nid) {
+                    s.ignored.push(nid);
                     continue;
                 }
-                let d = cx.topo.domain(c.key_id, nid);
-                if d != NONE && !s.score_present[i][d as usize] {
-                    s.score_present[i][d as usize] = true;
-                    topo_size[i] += 1;
+                for (i, c) in cs.iter().enumerate() {
+                    if c.hostname {
+                        continue;
+                    }
+                    let d = domain_of(&doms[i], nid);
+                    if d != NONE && !s.score_present[i][d as usize] {
+                        s.score_present[i][d as usize] = true;
+                        s.topo_size[i] += 1;
+                    }
                 }
             }
         }
         s.weights.clear();
-        for (i, c) in s.score.iter().enumerate() {
-            let size = if c.key == HOSTNAME_LABEL {
+        for (i, c) in cs.iter().enumerate() {
+            let size = if c.hostname {
                 feasible.len() - s.ignored.len()
             } else {
-                topo_size[i]
+                s.topo_size[i]
             };
             s.weights.push(((size + 2) as f64).ln());
         }
-        for (i, c) in s.score.iter().enumerate() {
+        for (i, c) in cs.iter().enumerate() {
             // Hostname counts are read per node in Score. No feasible node has
             // this key (e.g. the system default zone constraint on zoneless
             // nodes): there is no domain to count into.
-            if c.key == HOSTNAME_LABEL || topo_size[i] == 0 {
+            if c.hostname || s.topo_size[i] == 0 {
                 continue;
             }
             let Some(sel) = c.sel_id else { continue };
-            let check = may_exclude(c, cx.spec);
-            let doms = cx.topo.domains(c.key_id);
             let per_node = cx.counts.per_node(sel);
             let (counts, present) = (&mut s.score_counts[i], &s.score_present[i]);
             for &nid in cx.nodes {
-                let d = doms.get(nid.idx()).copied().unwrap_or(NONE);
+                let d = domain_of(&doms[i], nid);
                 if d == NONE
                     || !present[d as usize]
-                    || (require_all && !has_all_keys(cx, nid, &s.score))
-                    || (check && !included(c, cx.spec, cx.world.node(nid)))
+                    || (require_all && !has_all_keys(&doms, nid))
+                    || (c.check && !included(c, cx.spec, cx.world.node(nid)))
                 {
                     continue;
                 }
@@ -463,12 +571,12 @@ impl PodTopologySpread {
             return 0;
         }
         let mut score = 0f64;
-        for (i, c) in s.score.iter().enumerate() {
+        for (i, c) in s.cur().score.iter().enumerate() {
             let d = cx.topo.domain(c.key_id, node.id);
             if d == NONE {
                 continue;
             }
-            let cnt = if c.key == HOSTNAME_LABEL {
+            let cnt = if c.hostname {
                 c.sel_id.map_or(0, |id| cx.counts.on_node(id, node.id))
             } else {
                 s.score_counts[i].get(d as usize).copied().unwrap_or(0)
@@ -489,30 +597,26 @@ impl ScorePlugin for PodTopologySpread {
             out.resize(out.len() + feasible.len(), 0);
             return;
         };
-        let doms: Vec<_> = s.score.iter().map(|c| cx.topo.domains(c.key_id)).collect();
-        let on_node: Vec<_> = s
-            .score
+        let cs = &s.cur().score;
+        let doms: Vec<_> = cs.iter().map(|c| cx.topo.domains(c.key_id)).collect();
+        let on_node: Vec<_> = cs
             .iter()
             .map(|c| {
-                if c.key == HOSTNAME_LABEL {
+                if c.hostname {
                     c.sel_id.map(|id| cx.counts.per_node(id))
                 } else {
                     None
                 }
             })
             .collect();
-        let hostname: Vec<bool> = s.score.iter().map(|c| c.key == HOSTNAME_LABEL).collect();
-        out.extend(feasible.iter().map(|&n| {
-            if !s.ignored.is_empty() && s.ignored.contains(&n) {
-                return 0;
-            }
+        let raw = |n: NodeId| {
             let mut score = 0f64;
-            for (i, c) in s.score.iter().enumerate() {
-                let d = doms[i].get(n.idx()).copied().unwrap_or(NONE);
+            for (i, c) in cs.iter().enumerate() {
+                let d = domain_of(&doms[i], n);
                 if d == NONE {
                     continue;
                 }
-                let cnt = if hostname[i] {
+                let cnt = if c.hostname {
                     on_node[i]
                         .as_ref()
                         .map_or(0, |pn| i64::from(pn.get(n.idx()).copied().unwrap_or(0)))
@@ -522,6 +626,49 @@ impl ScorePlugin for PodTopologySpread {
                 score += cnt as f64 * s.weights[i] + (c.max_skew - 1) as f64;
             }
             round_to_i64(score)
+        };
+        // A node's score is a function of, per constraint, whether the node
+        // has the key and then its hostname count or its domain (whose count
+        // is fixed for the cycle): nodes alike in these share the score, which
+        // is computed (and rounded) once per cycle.
+        let key = |n: NodeId| {
+            let mut key = 0;
+            for (i, c) in cs.iter().enumerate() {
+                let d = domain_of(&doms[i], n);
+                let slot = if d == NONE {
+                    0
+                } else if c.hostname {
+                    1 + on_node[i]
+                        .as_ref()
+                        .map_or(0, |pn| pn.get(n.idx()).copied().unwrap_or(0) as usize)
+                } else {
+                    1 + d as usize
+                };
+                if slot >= MEMO_SLOTS {
+                    return None;
+                }
+                key = key * MEMO_SLOTS + slot;
+            }
+            Some(key)
+        };
+        let memoize = cs.len() <= 2;
+        let mut memo = s.memo.borrow_mut();
+        if memoize && memo.len() < MEMO_SLOTS * MEMO_SLOTS {
+            memo.resize(MEMO_SLOTS * MEMO_SLOTS, (0, 0));
+        }
+        out.extend(feasible.iter().map(|&n| {
+            if !s.ignored.is_empty() && s.ignored.contains(&n) {
+                return 0;
+            }
+            let Some(k) = (if memoize { key(n) } else { None }) else {
+                return raw(n);
+            };
+            let e = &mut memo[k];
+            if e.0 != s.stamp {
+                *e = (s.stamp, raw(n));
+            }
+            debug_assert_eq!(e.1, raw(n), "PodTopologySpread score memo");
+            e.1
         }));
     }
 
