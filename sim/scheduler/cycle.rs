@@ -11,7 +11,7 @@
 //! not deterministic; here nodes are examined one after another from the start
 //! index, which is what one worker would do.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use rand::RngExt;
 
@@ -246,7 +246,7 @@ pub struct Cycle<'a> {
     pub version: KubeVersion,
     pub nodes: &'a [NodeId],
     pub nominated: &'a Nominated,
-    pub pods_with_affinity: &'a BTreeSet<PodId>,
+    pub terms: &'a crate::scheduler::term_index::TermIndex,
     pub labels: &'a crate::scheduler::label_index::LabelIndex,
     pub counts: &'a crate::scheduler::indexes::MatchCounts,
     pub topo: &'a crate::scheduler::indexes::TopologyIndex,
@@ -263,7 +263,7 @@ impl<'a> Cycle<'a> {
             nodes: self.nodes,
             version: self.version,
             now: self.now,
-            pods_with_affinity: self.pods_with_affinity,
+            terms: self.terms,
             labels: self.labels,
             counts: self.counts,
             topo: self.topo,

@@ -19,7 +19,6 @@
 
 use std::any::Any;
 use std::borrow::Cow;
-use std::collections::BTreeSet;
 
 use crate::engine::{SimRng, Time};
 use crate::model::labels::Labels;
@@ -98,10 +97,10 @@ pub struct CycleContext<'a> {
     pub nodes: &'a [NodeId],
     pub version: KubeVersion,
     pub now: Time,
-    /// Bound pods whose spec has pod affinity or anti-affinity terms (upstream
-    /// `NodeInfo.PodsWithAffinity`), so that InterPodAffinity need not visit
-    /// every pod for a pod without terms of its own.
-    pub pods_with_affinity: &'a BTreeSet<PodId>,
+    /// Existing pods' pod affinity and anti-affinity terms, their owners
+    /// counted per topology domain (upstream walks `NodeInfo.PodsWithAffinity`
+    /// and `PodsWithRequiredAntiAffinity` instead).
+    pub terms: &'a crate::scheduler::term_index::TermIndex,
     /// Bound pods by namespace and label, to count a selector's pods quickly.
     pub labels: &'a crate::scheduler::label_index::LabelIndex,
     /// Pods per node matching a selector, kept incrementally.

@@ -31,13 +31,14 @@ pub mod preemption;
 pub mod profiles;
 pub mod queue;
 pub mod runtime;
+pub mod term_index;
 
 /// Writing a scheduling policy: `EXTENDING.md`, whose example is compiled and
 /// run as a doctest.
 #[doc = include_str!("EXTENDING.md")]
 pub mod extending {}
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 
 use crate::engine::{SimRng, Time, rng_stream};
@@ -89,7 +90,7 @@ pub struct Scheduler {
     assigned: Vec<bool>,
     nominated: Nominated,
     nominated_of: HashMap<PodId, NodeId>,
-    pods_with_affinity: BTreeSet<PodId>,
+    terms: term_index::TermIndex,
     labels: label_index::LabelIndex,
     counts: indexes::MatchCounts,
     topo: indexes::TopologyIndex,
@@ -177,7 +178,7 @@ impl Scheduler {
             assigned: Vec::new(),
             nominated: Nominated::new(),
             nominated_of: HashMap::new(),
-            pods_with_affinity: BTreeSet::new(),
+            terms: term_index::TermIndex::default(),
             labels: label_index::LabelIndex::default(),
             counts: indexes::MatchCounts::default(),
             topo: indexes::TopologyIndex::default(),
@@ -262,15 +263,7 @@ impl Scheduler {
         if let Some(n) = p.node {
             self.table.update_usage(world, n);
         }
-        let spec = world.pod_spec(pod);
-        if !p.deleted
-            && p.node.is_some()
-            && (!spec.pod_affinity.is_empty() || !spec.pod_anti_affinity.is_empty())
-        {
-            self.pods_with_affinity.insert(pod);
-        } else {
-            self.pods_with_affinity.remove(&pod);
-        }
+        self.terms.update_pod(world, &self.topo, pod);
         if Self::is_pending(world, pod) {
             self.set_nomination(pod, world.pod(pod).nominated_node);
             let spec = world.pod_spec(pod);
@@ -287,6 +280,7 @@ impl Scheduler {
     fn node_changed(&mut self, world: &World, id: NodeId, now: Time) {
         self.tree.update(world, id);
         self.topo.update(world, id);
+        self.terms.update_node(world, &self.topo, id);
         self.images.update(world, id);
         self.table.update_node(world, id);
         self.node_event(world, id, now);
@@ -358,7 +352,7 @@ impl Scheduler {
             version: self.version,
             nodes,
             nominated: &self.nominated,
-            pods_with_affinity: &self.pods_with_affinity,
+            terms: &self.terms,
             labels: &self.labels,
             counts: &self.counts,
             topo: &self.topo,
@@ -420,40 +414,31 @@ impl Scheduler {
                 }
             }
         }
-        let mut with_affinity = self.pods_with_affinity.clone();
-        if !self.initialized {
-            with_affinity = (0..world.pods.len() as u32)
-                .map(PodId)
-                .filter(|&p| {
-                    let (q, s) = (world.pod(p), world.pod_spec(p));
-                    !q.deleted
-                        && q.node.is_some()
-                        && (!s.pod_affinity.is_empty() || !s.pod_anti_affinity.is_empty())
-                })
-                .collect();
-        }
         // Without a first sync, indexes built from the World as it stands
         // (match counts and topology domains fill in lazily from it).
-        let (built_labels, built_images, built_table);
+        let (built_labels, built_images, built_table, built_terms);
         let (fresh_counts, fresh_topo) = Default::default();
-        let (labels, counts, topo, images, table) = if self.initialized {
+        let (labels, counts, topo, images, table, terms) = if self.initialized {
             (
                 &self.labels,
                 &self.counts,
                 &self.topo,
                 &self.images,
                 &self.table,
+                &self.terms,
             )
         } else {
             built_labels = label_index::LabelIndex::build(world);
             built_images = indexes::ImageIndex::build(world);
             built_table = node_table::NodeTable::build(world);
+            built_terms = term_index::TermIndex::build(world, &fresh_topo);
             (
                 &built_labels,
                 &fresh_counts,
                 &fresh_topo,
                 &built_images,
                 &built_table,
+                &built_terms,
             )
         };
         let cycle = Cycle {
@@ -465,7 +450,7 @@ impl Scheduler {
             version: self.version,
             nodes: &nodes,
             nominated: &nominated,
-            pods_with_affinity: &with_affinity,
+            terms,
             labels,
             counts,
             topo,

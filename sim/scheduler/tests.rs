@@ -990,6 +990,116 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Differential: the term index's counts, read as InterPodAffinity reads
+    /// them (the matched terms of an incoming template and namespace, the
+    /// owners per domain), equal a scan of every node's pods after each step
+    /// of a random history: binds, terminations, deletions, pods ending or
+    /// removed, nodes moving zone.
+    #[test]
+    fn term_index_matches_full_scan(
+        num_nodes in 1usize..8,
+        pods in prop::collection::vec((0usize..4, any::<bool>()), 1..40),
+        ops in prop::collection::vec((0u8..6, 0usize..40, 0usize..8), 1..60),
+    ) {
+        use crate::model::{HOSTNAME_LABEL, ZONE_LABEL};
+        use crate::scheduler::indexes::{NONE, TopologyIndex};
+        use crate::scheduler::term_index::TermIndex;
+        let mut w = World::default();
+        for i in 0..num_nodes {
+            let mut n = zoned(&format!("n{i}"), &format!("z{}", i % 2));
+            n.labels.insert(HOSTNAME_LABEL.into(), format!("n{i}"));
+            w.add_node(n);
+        }
+        let mut t0 = with_app(spec(0, 0), "a0");
+        t0.pod_anti_affinity.required = vec![term("a0", HOSTNAME_LABEL), term("a1", ZONE_LABEL)];
+        t0.pod_affinity.preferred = vec![(4, term("a1", ZONE_LABEL))];
+        let mut t1 = with_app(spec(0, 0), "a1");
+        let mut other = term("a0", ZONE_LABEL);
+        other.namespaces = vec!["other".into()];
+        t1.pod_affinity.required = vec![term("a0", ZONE_LABEL), other];
+        t1.pod_anti_affinity.preferred = vec![(7, term("a1", HOSTNAME_LABEL))];
+        let t2 = with_app(spec(0, 0), "a0");
+        let mut t3 = with_app(spec(0, 0), "a1");
+        let mut all = term("a0", HOSTNAME_LABEL);
+        all.namespace_selector = Some(LabelSelector::default());
+        t3.pod_anti_affinity.required = vec![all];
+        let specs: Vec<_> = [t0, t1, t2, t3].into_iter().map(|t| w.add_spec(t)).collect();
+        let ids: Vec<PodId> = pods
+            .iter()
+            .enumerate()
+            .map(|(i, &(t, other))| {
+                let ns = if other { "other" } else { "default" };
+                w.create_pod(Pod::new(format!("p{i}"), ns, specs[t], None), 0)
+            })
+            .collect();
+        let (mut topo, mut ix) = (TopologyIndex::default(), TermIndex::default());
+        for (step, &(op, pi, ni)) in ops.iter().enumerate() {
+            let p = ids[pi % ids.len()];
+            let n = NodeId((ni % num_nodes) as u32);
+            let q = w.pod(p);
+            match op {
+                0 | 1 if q.node.is_none() && !q.deleted => w.bind(p, n, 0),
+                2 => w.mark_deleting(p, 0),
+                3 if q.node.is_some() => w.set_phase(p, crate::model::PodPhase::Failed),
+                4 => w.remove_pod(p),
+                5 => {
+                    w.nodes[n.idx()].labels.insert(ZONE_LABEL.into(), format!("z{}", (ni + step) % 3));
+                    w.node_changed(n);
+                }
+                _ => {}
+            }
+            for c in std::mem::take(&mut w.changes) {
+                match c {
+                    Change::NodeUpdated(n) => {
+                        topo.update(&w, n);
+                        ix.update_node(&w, &topo, n);
+                    }
+                    Change::PodAdded(p) | Change::PodUpdated(p) | Change::PodDeleting(p)
+                    | Change::PodRemoved(p) => ix.update_pod(&w, &topo, p),
+                }
+            }
+            for &incoming in &specs {
+                for ns in ["default", "other"] {
+                    let labels = &w.spec(incoming).labels;
+                    let m = ix.matched(&w, incoming, ns);
+                    for (i, node) in w.nodes.iter().enumerate() {
+                        for key in [ZONE_LABEL, HOSTNAME_LABEL] {
+                            let Some(value) = node.labels.get(key) else { continue };
+                            // The scan: pods on nodes of the same domain.
+                            let (mut anti, mut score) = (0i64, 0i64);
+                            for other in w.nodes.iter().filter(|o| o.labels.get(key) == Some(value)) {
+                                for &q in &other.pods {
+                                    let (qns, qs) = (w.pod(q).namespace.as_str(), w.pod_spec(q));
+                                    let hit = |t: &PodAffinityTerm| {
+                                        t.topology_key == key
+                                            && crate::scheduler::plugins::inter_pod_affinity::term_matches(t, qns, ns, labels)
+                                    };
+                                    anti += qs.pod_anti_affinity.required.iter().filter(|t| hit(t)).count() as i64;
+                                    score += qs.pod_affinity.required.iter().filter(|t| hit(t)).count() as i64;
+                                    score += qs.pod_affinity.preferred.iter().filter(|(_, t)| hit(t)).map(|(w, _)| i64::from(*w)).sum::<i64>();
+                                    score -= qs.pod_anti_affinity.preferred.iter().filter(|(_, t)| hit(t)).map(|(w, _)| i64::from(*w)).sum::<i64>();
+                                }
+                            }
+                            let k = topo.track(&w, key);
+                            let d = topo.domain(k, NodeId(i as u32));
+                            prop_assert!(d != NONE);
+                            let got_anti: i64 = m.anti.iter().filter(|r| r.key == k)
+                                .map(|r| i64::from(ix.count(r.group, r.slot, d))).sum();
+                            let got_score: i64 = m.score.iter().filter(|r| r.term.key == k)
+                                .map(|r| (r.hard + r.soft) * i64::from(ix.count(r.term.group, r.term.slot, d))).sum();
+                            prop_assert_eq!(got_anti, anti);
+                            prop_assert_eq!(got_score, score);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Differential tests of the batch and cached paths (node table, static
 /// filter verdicts, node-local score cache) against plugins seen only through
 /// their per-node `filter` and `score`.
@@ -998,6 +1108,8 @@ mod differential {
     use crate::model::labels::{NodeSelectorTerm, Operator, Requirement};
     use crate::model::taints::Toleration;
     use crate::scheduler::framework::*;
+    use crate::scheduler::plugins::inter_pod_affinity::{self, term_matches};
+    use std::collections::BTreeMap;
 
     /// A plugin seen only through its per-node methods: no `filter_batch`,
     /// not static, no `score_all` of its own, not node-local; and its
@@ -1060,12 +1172,233 @@ mod differential {
         }
     }
 
-    /// The default profile with every plugin wrapped in `Plain`.
+    /// InterPodAffinity as upstream computes it, without any index: every
+    /// cycle walks every node's pods and counts in maps keyed by (topology
+    /// key, value) strings (filtering.go `getExistingAntiAffinityCounts`,
+    /// `getIncomingAffinityAntiAffinityCounts`, `updateWithPod`,
+    /// `satisfy*`; scoring.go `processExistingPod`), with
+    /// `hardPodAffinityWeight` 1.
+    struct ReferenceInterPodAffinity;
+
+    type Pairs = BTreeMap<(String, String), i64>;
+
+    #[derive(Default, Clone)]
+    struct RefState {
+        existing: Pairs,
+        affinity: Pairs,
+        anti: Pairs,
+        score: Pairs,
+    }
+
+    fn bump(m: &mut Pairs, node: &Node, key: &str, v: i64) {
+        if let Some(val) = node.labels.get(key) {
+            let e = m.entry((key.to_string(), val.clone())).or_insert(0);
+            *e += v;
+            if *e == 0 {
+                m.remove(&(key.to_string(), val.clone()));
+            }
+        }
+    }
+
+    /// `preFilterState.updateWithPod`: `q` counted on `node` `v` times.
+    fn update_with_pod(cx: &CycleContext, s: &mut RefState, q: PodId, node: &Node, v: i64) {
+        let (w, spec) = (cx.world, cx.spec);
+        let (ns, labels) = (cx.namespace(), &w.pod_spec(cx.pod).labels);
+        let (qns, ql) = (&w.pod(q).namespace, &w.pod_spec(q).labels);
+        for t in &w.pod_spec(q).pod_anti_affinity.required {
+            if term_matches(t, qns, ns, labels) {
+                bump(&mut s.existing, node, &t.topology_key, v);
+            }
+        }
+        let aff = &spec.pod_affinity.required;
+        if !aff.is_empty() && aff.iter().all(|t| term_matches(t, ns, qns, ql)) {
+            for t in aff {
+                bump(&mut s.affinity, node, &t.topology_key, v);
+            }
+        }
+        for t in &spec.pod_anti_affinity.required {
+            if term_matches(t, ns, qns, ql) {
+                bump(&mut s.anti, node, &t.topology_key, v);
+            }
+        }
+    }
+
+    impl Plugin for ReferenceInterPodAffinity {
+        fn name(&self) -> &'static str {
+            inter_pod_affinity::NAME
+        }
+        fn as_pre_filter(&self) -> Option<&dyn PreFilterPlugin> {
+            Some(self)
+        }
+        fn as_filter(&self) -> Option<&dyn FilterPlugin> {
+            Some(self)
+        }
+        fn as_pre_score(&self) -> Option<&dyn PreScorePlugin> {
+            Some(self)
+        }
+        fn as_score(&self) -> Option<&dyn ScorePlugin> {
+            Some(self)
+        }
+    }
+
+    impl PreFilterPlugin for ReferenceInterPodAffinity {
+        fn pre_filter(&self, cx: &CycleContext, state: &mut State) -> Status {
+            let mut s = RefState::default();
+            for (_, node) in cx.world.live_nodes() {
+                for &q in &node.pods {
+                    update_with_pod(cx, &mut s, q, node, 1);
+                }
+            }
+            let spec = cx.spec;
+            let none =
+                spec.pod_affinity.required.is_empty() && spec.pod_anti_affinity.required.is_empty();
+            let skip = s.existing.is_empty() && none;
+            *state.get_or_default::<RefState>() = s;
+            if skip { Status::SKIP } else { Status::SUCCESS }
+        }
+    }
+
+    impl FilterPlugin for ReferenceInterPodAffinity {
+        fn filter(&self, cx: &CycleContext, state: &State, info: &NodeInfo) -> Status {
+            let mut s = state.get::<RefState>().unwrap().clone();
+            for &q in info.added {
+                update_with_pod(cx, &mut s, q, info.node, 1);
+            }
+            for &q in info.removed {
+                update_with_pod(cx, &mut s, q, info.node, -1);
+            }
+            let labels = &info.node.labels;
+            let pair = |k: &str| labels.get(k).map(|v| (k.to_string(), v.clone()));
+            let at = |m: &Pairs, k: &str| pair(k).map(|p| m.get(&p).copied().unwrap_or(0));
+            let aff = &cx.spec.pod_affinity.required;
+            let mut pods_exist = true;
+            for t in aff {
+                match at(&s.affinity, &t.topology_key) {
+                    None => return Status::unresolvable(inter_pod_affinity::REASON_AFFINITY),
+                    Some(c) if c <= 0 => pods_exist = false,
+                    Some(_) => {}
+                }
+            }
+            let (ns, own) = (cx.namespace(), &cx.spec.labels);
+            // Maybe the first of a group with affinity to itself.
+            let first = s.affinity.is_empty() && aff.iter().all(|t| term_matches(t, ns, ns, own));
+            if !pods_exist && !first {
+                return Status::unresolvable(inter_pod_affinity::REASON_AFFINITY);
+            }
+            if !s.anti.is_empty()
+                && cx
+                    .spec
+                    .pod_anti_affinity
+                    .required
+                    .iter()
+                    .any(|t| at(&s.anti, &t.topology_key).is_some_and(|c| c > 0))
+            {
+                return Status::unschedulable(inter_pod_affinity::REASON_ANTI_AFFINITY);
+            }
+            if labels.iter().any(|(k, v)| {
+                s.existing
+                    .get(&(k.clone(), v.clone()))
+                    .is_some_and(|&c| c > 0)
+            }) {
+                return Status::unschedulable(inter_pod_affinity::REASON_EXISTING_ANTI_AFFINITY);
+            }
+            Status::SUCCESS
+        }
+    }
+
+    impl PreScorePlugin for ReferenceInterPodAffinity {
+        fn pre_score(&self, cx: &CycleContext, state: &mut State, _: &[NodeId]) -> Status {
+            let w = cx.world;
+            let (ns, labels) = (cx.namespace(), &cx.spec.labels);
+            let (aff, anti) = (&cx.spec.pod_affinity, &cx.spec.pod_anti_affinity);
+            let constraints = !aff.preferred.is_empty() || !anti.preferred.is_empty();
+            let mut m = Pairs::new();
+            let mut entries = 0;
+            for (_, node) in w.live_nodes() {
+                for &q in &node.pods {
+                    let qs = w.pod_spec(q);
+                    let qns = w.pod(q).namespace.as_str();
+                    if !constraints && qs.pod_affinity.is_empty() && qs.pod_anti_affinity.is_empty()
+                    {
+                        continue;
+                    }
+                    let mut add = |m: &mut Pairs, t: &PodAffinityTerm, hit: bool, v: i64| {
+                        if hit && node.labels.contains_key(&t.topology_key) {
+                            entries += 1;
+                            let val = node.labels[&t.topology_key].clone();
+                            *m.entry((t.topology_key.clone(), val)).or_insert(0) += v;
+                        }
+                    };
+                    for (wt, t) in &aff.preferred {
+                        add(
+                            &mut m,
+                            t,
+                            term_matches(t, ns, qns, &qs.labels),
+                            i64::from(*wt),
+                        );
+                    }
+                    for (wt, t) in &anti.preferred {
+                        add(
+                            &mut m,
+                            t,
+                            term_matches(t, ns, qns, &qs.labels),
+                            -i64::from(*wt),
+                        );
+                    }
+                    for t in &qs.pod_affinity.required {
+                        add(&mut m, t, term_matches(t, qns, ns, labels), 1);
+                    }
+                    for (wt, t) in &qs.pod_affinity.preferred {
+                        add(&mut m, t, term_matches(t, qns, ns, labels), i64::from(*wt));
+                    }
+                    for (wt, t) in &qs.pod_anti_affinity.preferred {
+                        add(&mut m, t, term_matches(t, qns, ns, labels), -i64::from(*wt));
+                    }
+                }
+            }
+            state.get_or_default::<RefState>().score = m;
+            if entries == 0 {
+                Status::SKIP
+            } else {
+                Status::SUCCESS
+            }
+        }
+    }
+
+    impl ScorePlugin for ReferenceInterPodAffinity {
+        fn score(&self, _: &CycleContext, state: &State, info: &NodeInfo) -> i64 {
+            let m = &state.get::<RefState>().unwrap().score;
+            (info.node.labels.iter())
+                .filter_map(|(k, v)| m.get(&(k.clone(), v.clone())))
+                .sum()
+        }
+        fn normalize(&self, _: &CycleContext, _: &State, _: &[NodeId], scores: &mut [i64]) {
+            let min = scores.iter().copied().min().unwrap_or(0);
+            let max = scores.iter().copied().max().unwrap_or(0);
+            for s in scores.iter_mut() {
+                *s = if max > min {
+                    (MAX_NODE_SCORE as f64 * ((*s - min) as f64 / (max - min) as f64)) as i64
+                } else {
+                    0
+                };
+            }
+        }
+    }
+
+    /// The default profile with every plugin wrapped in `Plain`, and
+    /// InterPodAffinity replaced by [`ReferenceInterPodAffinity`].
     fn plain_default(seed: u64) -> Scheduler {
         let mut prof = profiles::builtin("default").unwrap();
         prof.plugins = std::mem::take(&mut prof.plugins)
             .into_iter()
-            .map(|p| Box::new(Plain(p)) as Box<dyn Plugin>)
+            .map(|p| {
+                let p: Box<dyn Plugin> = if p.name() == inter_pod_affinity::NAME {
+                    Box::new(ReferenceInterPodAffinity)
+                } else {
+                    p
+                };
+                Box::new(Plain(p)) as Box<dyn Plugin>
+            })
             .collect();
         Scheduler::from_profiles("default", vec![prof], KubeVersion::DEFAULT, seed)
     }
@@ -1113,7 +1446,37 @@ mod differential {
             host_ip: String::new(),
             port: 8080,
         }];
-        [t0, t1, t2, t3]
+        // Pod (anti-)affinity both ways: required anti-affinity to itself
+        // per host, preferred terms per zone (one with a namespace selector);
+        // required affinity to a2 in either namespace, anti-affinity to a1,
+        // and preferred terms (one with a selector the label index cannot
+        // narrow).
+        let mut t4 = with_app(spec(cpu[0], GI / 4), "a4");
+        t4.pod_anti_affinity.required = vec![term("a4", crate::model::HOSTNAME_LABEL)];
+        t4.pod_affinity.preferred = vec![(10, term("a0", crate::model::ZONE_LABEL))];
+        let mut by_ns = Labels::new();
+        by_ns.insert("kubernetes.io/metadata.name".into(), "other".into());
+        let mut t = term("a4", crate::model::ZONE_LABEL);
+        t.namespace_selector = Some(LabelSelector::from_map(&by_ns));
+        t4.pod_anti_affinity.preferred = vec![(20, t)];
+        let mut t5 = with_app(spec(cpu[1], GI / 4), "a5");
+        let mut t = term("a2", crate::model::ZONE_LABEL);
+        t.namespaces = vec!["default".into(), "other".into()];
+        t5.pod_affinity.required = vec![t];
+        t5.pod_anti_affinity.required = vec![term("a1", crate::model::ZONE_LABEL)];
+        let any_app = PodAffinityTerm {
+            selector: Some(LabelSelector {
+                requirements: vec![Requirement {
+                    key: "app".into(),
+                    op: Operator::Exists,
+                    values: Vec::new(),
+                }],
+            }),
+            ..term("", crate::model::HOSTNAME_LABEL)
+        };
+        t5.pod_affinity.preferred = vec![(5, term("a5", crate::model::HOSTNAME_LABEL))];
+        t5.pod_anti_affinity.preferred = vec![(3, any_app)];
+        [t0, t1, t2, t3, t4, t5]
             .into_iter()
             .map(|t| w.add_spec(t))
             .collect()
@@ -1125,14 +1488,16 @@ mod differential {
         /// Differential: the default profile decides exactly as the same
         /// plugins seen node by node, over a random history of scheduling
         /// (with preemption and nominations), node label, taint and
-        /// unschedulable changes, pods ending or removed, Services added (a
-        /// new default spreading selector) and pods of new templates. Clusters
-        /// of 100+ nodes sample `numFeasibleNodesToFind` nodes in chunks.
+        /// unschedulable changes, zone moves, pods ending or removed, in two
+        /// namespaces, Services added (a new default spreading selector) and
+        /// pods of new templates; InterPodAffinity is compared with a
+        /// full-scan reference. Clusters of 100+ nodes sample
+        /// `numFeasibleNodesToFind` nodes in chunks.
         #[test]
         fn batch_and_cached_paths_decide_as_per_node(
             num_nodes in prop_oneof![1usize..8, 100usize..130],
             cpu in prop::array::uniform4(0i64..1500),
-            pods in prop::collection::vec(0usize..4, 1..120),
+            pods in prop::collection::vec(0usize..6, 1..120),
             ops in prop::collection::vec((0u8..12, 0usize..200, 0usize..200), 1..160),
             seed in any::<u64>(),
         ) {
@@ -1149,7 +1514,10 @@ mod differential {
             let mut ids: Vec<PodId> = pods
                 .iter()
                 .enumerate()
-                .map(|(i, &t)| w.create_pod(Pod::new(format!("p{i}"), "default", specs[t], None), 0))
+                .map(|(i, &t)| {
+                    let ns = if i % 4 == 3 { "other" } else { "default" };
+                    w.create_pod(Pod::new(format!("p{i}"), ns, specs[t], None), 0)
+                })
                 .collect();
             let mut fast = Scheduler::new("default", Path::new("."), KubeVersion::DEFAULT, seed).unwrap();
             let mut plain = plain_default(seed);
@@ -1175,6 +1543,12 @@ mod differential {
                             }
                             Outcome::Unschedulable { .. } => {}
                         }
+                    }
+                    5 if a % 4 == 0 => {
+                        // A node moves to another zone (topology domains change).
+                        let zone = format!("z{}", b % 4);
+                        w.nodes[n.idx()].labels.insert(crate::model::ZONE_LABEL.into(), zone);
+                        w.node_changed(n);
                     }
                     5 => {
                         let labels = &mut w.nodes[n.idx()].labels;
@@ -1209,7 +1583,7 @@ mod differential {
                     }
                     11 => {
                         // A new template like an existing one, and a pod of it.
-                        let t = w.spec(specs[a % 4]).clone();
+                        let t = w.spec(specs[a % specs.len()]).clone();
                         let spec = w.add_spec(t);
                         ids.push(w.create_pod(Pod::new(format!("q{step}"), "default", spec, None), now));
                     }

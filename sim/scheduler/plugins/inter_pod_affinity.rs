@@ -5,21 +5,27 @@
 //!
 //! Follows pkg/scheduler/framework/plugins/interpodaffinity/{plugin,filtering,
 //! scoring}.go (v1.35). Terminating pods count (upstream checks no deletion
-//! timestamp here). Namespace labels are not modelled: a `namespaceSelector`
-//! sees only `kubernetes.io/metadata.name`.
+//! timestamp here); Succeeded and Failed pods do not (the scheduler's pod
+//! informer drops them). Namespace labels are not modelled: a
+//! `namespaceSelector` sees only `kubernetes.io/metadata.name`.
 //!
 //! Counts are kept per (topology key, domain) with both as integers from the
-//! scheduler's [`TopologyIndex`](crate::scheduler::indexes::TopologyIndex);
-//! an incoming pod's required anti-affinity term in its own namespaces reads
-//! per-node match counts from [`MatchCounts`](crate::scheduler::indexes::MatchCounts)
-//! instead of visiting the matching pods.
+//! scheduler's [`TopologyIndex`](crate::scheduler::indexes::TopologyIndex).
+//! Existing pods' terms come from the [`TermIndex`](crate::scheduler::term_index::TermIndex),
+//! which counts their owners per domain as pods bind and leave: a cycle
+//! reads the counts of the terms that select the incoming pod instead of
+//! visiting every pod with affinity. The incoming pod's own required
+//! anti-affinity terms read per-node match counts from
+//! [`MatchCounts`](crate::scheduler::indexes::MatchCounts), and its other
+//! terms visit the candidates the label index gives (all pods only for a
+//! namespace selector or a selector without an `In` requirement).
 
 use crate::model::labels::Labels;
-use std::collections::BTreeSet;
 
-use crate::model::{PodAffinityTerm, PodId, SpecId, World};
+use crate::model::{PodAffinityTerm, PodId, World};
 use crate::scheduler::framework::*;
 use crate::scheduler::indexes::{KeyId, NONE};
+use crate::scheduler::term_index::{TermRef, counted_node};
 
 pub const NAME: &str = "InterPodAffinity";
 /// `ErrReasonAffinityRulesNotMatch`.
@@ -51,11 +57,127 @@ pub fn term_matches(term: &PodAffinityTerm, owner_ns: &str, ns: &str, labels: &L
     ns_ok && term.selector.as_ref().is_some_and(|s| s.matches(labels))
 }
 
-/// Counts per topology key (one entry per key), by domain id.
-type Pairs = Vec<(KeyId, Vec<i64>)>;
+/// Counts per topology key by domain id (upstream's `topologyToMatchedTermCount`
+/// and `scoreMap`). A key has an entry once a count was added for it, as a
+/// key of upstream's map. Entries are kept between cycles and zeroed, so a
+/// cycle does not allocate them again.
+#[derive(Default)]
+struct Counts {
+    entries: Vec<(KeyId, Vec<i64>)>,
+    /// Entries in use (the others are zeroed spares).
+    len: usize,
+}
 
-/// A few counts for one node's own domains (hypothetical views).
+impl Counts {
+    fn reset(&mut self) {
+        for (_, c) in &mut self.entries[..self.len] {
+            c.fill(0);
+        }
+        self.len = 0;
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn active(&self) -> &[(KeyId, Vec<i64>)] {
+        &self.entries[..self.len]
+    }
+
+    /// The counts of `key`, created (sized to the key's domains) if absent.
+    fn slot(&mut self, cx: &CycleContext, key: KeyId) -> &mut Vec<i64> {
+        let i = match self.active().iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                if self.entries.len() == self.len {
+                    self.entries.push((key, Vec::new()));
+                }
+                let e = &mut self.entries[self.len];
+                e.0 = key;
+                e.1.resize(cx.topo.num_domains(key), 0);
+                self.len += 1;
+                self.len - 1
+            }
+        };
+        &mut self.entries[i].1
+    }
+
+    fn add(&mut self, cx: &CycleContext, key: KeyId, d: u32, v: i64) {
+        let c = self.slot(cx, key);
+        if c.len() <= d as usize {
+            c.resize(d as usize + 1, 0);
+        }
+        c[d as usize] += v;
+    }
+
+    /// Add `v` for `node`'s domain of `key`, if the node has the key.
+    fn update(&mut self, cx: &CycleContext, node: NodeId, key: &str, v: i64) {
+        let key = cx.topo.track(cx.world, key);
+        let d = cx.topo.domain(key, node);
+        if d != NONE {
+            self.add(cx, key, d, v);
+        }
+    }
+
+    /// Every domain's count of `key` (empty without an entry).
+    fn of(&self, key: KeyId) -> &[i64] {
+        let c = self.active().iter().find(|(k, _)| *k == key);
+        c.map_or(&[][..], |(_, c)| c.as_slice())
+    }
+
+    fn get(&self, key: KeyId, d: u32) -> i64 {
+        self.active()
+            .iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, c)| c.get(d as usize))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn nonzero(&self) -> usize {
+        self.active()
+            .iter()
+            .map(|(_, c)| c.iter().filter(|&&v| v != 0).count())
+            .sum()
+    }
+}
+
+/// A few count changes at one node's own domains (a hypothetical view).
 type Delta = Vec<(KeyId, u32, i64)>;
+
+/// The sum of the changes at `(key, dom)`.
+fn delta_at(d: &Delta, key: KeyId, dom: u32) -> i64 {
+    d.iter()
+        .filter(|e| e.0 == key && e.1 == dom)
+        .map(|e| e.2)
+        .sum()
+}
+
+#[derive(Default)]
+struct AffinityState {
+    /// Existing pods' required anti-affinity terms that select the pod and
+    /// have owners on nodes with the term's key.
+    existing: Vec<TermRef>,
+    affinity: Counts,
+    anti_affinity: Counts,
+    /// Nonzero entries of `affinity`.
+    affinity_nonzero: usize,
+    /// The keys of the pod's required affinity and anti-affinity terms.
+    affinity_keys: Vec<KeyId>,
+    anti_affinity_keys: Vec<KeyId>,
+    /// The pod matches all its own required affinity terms.
+    matches_own_affinity: bool,
+    /// Scoring: per topology key, the score of each domain from the pod's
+    /// own preferred terms …
+    topology_score: Counts,
+    /// … and from existing pods' terms: a group's pods per domain × weight.
+    existing_score: Vec<(TermRef, i64)>,
+}
+
+fn pod_ns_labels(world: &World, p: PodId) -> (&str, &Labels) {
+    let q = world.pod(p);
+    (&q.namespace, &world.spec(q.spec).labels)
+}
 
 /// Bound pods that may match `term` (a superset, id order), through the label
 /// index; `None` when the term cannot be narrowed (a namespace selector, or a
@@ -84,66 +206,10 @@ fn term_candidates(
     Some(out)
 }
 
-/// The node of a bound pod, if it is a live node.
-fn live_node(world: &World, p: PodId) -> Option<NodeId> {
-    let n = world.pod(p).node?;
-    (!world.node(n).deleted).then_some(n)
-}
-
-/// The counts of `key` in `m`, created (sized to the key's domains) if absent.
-fn slot<'m>(cx: &CycleContext, m: &'m mut Pairs, key: KeyId) -> &'m mut Vec<i64> {
-    let i = match m.iter().position(|(k, _)| *k == key) {
-        Some(i) => i,
-        None => {
-            m.push((key, vec![0; cx.topo.num_domains(key)]));
-            m.len() - 1
-        }
-    };
-    &mut m[i].1
-}
-
-fn update(cx: &CycleContext, m: &mut Pairs, node: NodeId, key: &str, v: i64) {
-    let key = cx.topo.track(cx.world, key);
-    let d = cx.topo.domain(key, node);
-    if d != NONE {
-        let c = slot(cx, m, key);
-        if c.len() <= d as usize {
-            c.resize(d as usize + 1, 0);
-        }
-        c[d as usize] += v;
-    }
-}
-
-fn count(m: &Pairs, key: KeyId, d: u32) -> i64 {
-    m.iter()
-        .find(|(k, _)| *k == key)
-        .and_then(|(_, c)| c.get(d as usize))
-        .copied()
-        .unwrap_or(0)
-}
-
-fn any_nonzero(m: &Pairs) -> bool {
-    m.iter().any(|(_, c)| c.iter().any(|&v| v != 0))
-}
-
-#[derive(Default)]
-struct AffinityState {
-    existing_anti: Pairs,
-    affinity: Pairs,
-    anti_affinity: Pairs,
-    /// Scoring: per topology key, the score of each domain.
-    topology_score: Pairs,
-}
-
-fn pod_ns_labels(world: &World, p: PodId) -> (&str, &Labels) {
-    let q = world.pod(p);
-    (&q.namespace, &world.spec(q.spec).labels)
-}
-
 /// Pods matching `term` per node through the incoming pod's match counts, added
 /// to `m` by domain; `false` when the term needs a namespace selector (then
 /// the caller visits pods).
-fn add_term_counts(cx: &CycleContext, m: &mut Pairs, term: &PodAffinityTerm, ns: &str) -> bool {
+fn add_term_counts(cx: &CycleContext, m: &mut Counts, term: &PodAffinityTerm, ns: &str) -> bool {
     if term.namespace_selector.is_some() {
         return false;
     }
@@ -162,17 +228,14 @@ fn add_term_counts(cx: &CycleContext, m: &mut Pairs, term: &PodAffinityTerm, ns:
         .iter()
         .map(|n| cx.counts.track(cx.world, n, sel, true))
         .collect();
+    let c = m.slot(cx, key);
     let doms = cx.topo.domains(key);
-    let c = slot(cx, m, key);
     for id in ids {
+        // By node id: a node that is deleted (not among the cycle's nodes)
+        // has no domain.
         let per_node = cx.counts.per_node(id);
-        for &nid in cx.nodes {
-            let cnt = per_node.get(nid.idx()).copied().unwrap_or(0);
-            if cnt == 0 {
-                continue;
-            }
-            let d = doms.get(nid.idx()).copied().unwrap_or(NONE);
-            if d != NONE {
+        for (&cnt, &d) in per_node.iter().zip(doms.iter()) {
+            if cnt != 0 && d != NONE {
                 if c.len() <= d as usize {
                     c.resize(d as usize + 1, 0);
                 }
@@ -204,68 +267,52 @@ impl Plugin for InterPodAffinity {
     }
 }
 
-impl InterPodAffinity {
-    /// Existing pods' required anti-affinity terms that match the incoming
-    /// pod, counted by the existing pod's domain. Only pods with terms of
-    /// their own can have any; a (spec, namespace) none of whose terms
-    /// selects the incoming pod is examined once per cycle, not once per pod.
-    fn existing_anti(&self, cx: &CycleContext, s: &mut AffinityState) {
-        let world = cx.world;
-        let (ns, labels) = pod_ns_labels(world, cx.pod);
-        let mut unmatched: BTreeSet<(SpecId, &str)> = BTreeSet::new();
-        for &p in cx.pods_with_affinity {
-            let Some(node) = live_node(world, p) else {
-                continue;
-            };
-            let q = world.pod(p);
-            let key = (q.spec, q.namespace.as_str());
-            if unmatched.contains(&key) {
-                continue;
-            }
-            let mut any = false;
-            for t in &world.spec(q.spec).pod_anti_affinity.required {
-                if term_matches(t, &q.namespace, ns, labels) {
-                    any = true;
-                    update(cx, &mut s.existing_anti, node, &t.topology_key, 1);
-                }
-            }
-            if !any {
-                unmatched.insert(key);
-            }
-        }
-    }
-}
-
 impl PreFilterPlugin for InterPodAffinity {
     fn pre_filter(&self, cx: &CycleContext, state: &mut State) -> Status {
         let s = state.get_or_default::<AffinityState>();
-        s.existing_anti.clear();
-        s.affinity.clear();
-        s.anti_affinity.clear();
+        s.affinity.reset();
+        s.anti_affinity.reset();
+        s.affinity_keys.clear();
+        s.anti_affinity_keys.clear();
         let world = cx.world;
         let (ns, labels) = pod_ns_labels(world, cx.pod);
+        // `getExistingAntiAffinityCounts`: the owners' counts per domain are
+        // the index's; only terms with owners on keyed nodes are kept.
+        s.existing.clear();
+        let matched = cx.terms.matched(world, cx.spec_id(), ns);
+        s.existing
+            .extend((matched.anti.iter()).filter(|r| cx.terms.total(r.group, r.slot) > 0));
+        drop(matched);
         let req_aff = &cx.spec.pod_affinity.required;
         let req_anti = &cx.spec.pod_anti_affinity.required;
+        if req_aff.is_empty() && req_anti.is_empty() {
+            if s.existing.is_empty() {
+                return Status::SKIP;
+            }
+            return Status::SUCCESS;
+        }
+        for t in req_aff {
+            s.affinity_keys.push(cx.topo.track(world, &t.topology_key));
+        }
+        for t in req_anti {
+            s.anti_affinity_keys
+                .push(cx.topo.track(world, &t.topology_key));
+        }
+        s.matches_own_affinity = req_aff.iter().all(|t| term_matches(t, ns, ns, labels));
+        // `getIncomingAffinityAntiAffinityCounts`.
         let aff_cands = req_aff
             .first()
             .map_or(Some(Vec::new()), |t| term_candidates(cx, t, ns));
         let anti_indexed = req_anti.iter().all(|t| t.namespace_selector.is_none());
-        if req_aff.is_empty() && req_anti.is_empty() {
-            self.existing_anti(cx, s);
-        } else if let (Some(aff), true) = (aff_cands, anti_indexed) {
-            // Pods matching the first affinity term (all must match), pods
-            // matching each anti-affinity term, and pods with required
-            // anti-affinity of their own.
+        if let (Some(aff), true) = (aff_cands, anti_indexed) {
+            // Pods matching the first affinity term (all must match), and
+            // per-node counts of each anti-affinity term.
             for p in aff {
-                if let Some(node) = live_node(world, p) {
-                    let q = world.pod(p);
-                    let ql = &world.spec(q.spec).labels;
-                    if req_aff
-                        .iter()
-                        .all(|t| term_matches(t, ns, &q.namespace, ql))
-                    {
+                if let Some(node) = counted_node(world, p) {
+                    let (qns, ql) = pod_ns_labels(world, p);
+                    if req_aff.iter().all(|t| term_matches(t, ns, qns, ql)) {
                         for t in req_aff {
-                            update(cx, &mut s.affinity, node, &t.topology_key, 1);
+                            s.affinity.update(cx, node, &t.topology_key, 1);
                         }
                     }
                 }
@@ -273,35 +320,58 @@ impl PreFilterPlugin for InterPodAffinity {
             for t in req_anti {
                 add_term_counts(cx, &mut s.anti_affinity, t, ns);
             }
-            self.existing_anti(cx, s);
         } else {
             for &nid in cx.nodes {
                 for &p in &world.node(nid).pods {
-                    let q = world.pod(p);
-                    let qs = world.spec(q.spec);
-                    for t in &qs.pod_anti_affinity.required {
-                        if term_matches(t, &q.namespace, ns, labels) {
-                            update(cx, &mut s.existing_anti, nid, &t.topology_key, 1);
-                        }
-                    }
-                    let (qns, ql) = (&q.namespace, &qs.labels);
+                    let (qns, ql) = pod_ns_labels(world, p);
                     if !req_aff.is_empty() && req_aff.iter().all(|t| term_matches(t, ns, qns, ql)) {
                         for t in req_aff {
-                            update(cx, &mut s.affinity, nid, &t.topology_key, 1);
+                            s.affinity.update(cx, nid, &t.topology_key, 1);
                         }
                     }
                     for t in req_anti {
                         if term_matches(t, ns, qns, ql) {
-                            update(cx, &mut s.anti_affinity, nid, &t.topology_key, 1);
+                            s.anti_affinity.update(cx, nid, &t.topology_key, 1);
                         }
                     }
                 }
             }
         }
-        if !any_nonzero(&s.existing_anti) && req_aff.is_empty() && req_anti.is_empty() {
-            return Status::SKIP;
-        }
+        s.affinity_nonzero = s.affinity.nonzero();
         Status::SUCCESS
+    }
+}
+
+impl AffinityState {
+    /// Pods of the existing terms' owners in `dom` of `key`.
+    fn existing_count(&self, cx: &CycleContext, key: KeyId, dom: u32) -> i64 {
+        self.existing
+            .iter()
+            .filter(|r| r.key == key)
+            .map(|r| i64::from(cx.terms.count(r.group, r.slot, dom)))
+            .sum()
+    }
+
+    /// `satisfyPodAffinity` when `affinity` (with `d` added) has no entry
+    /// left: whether the pod may be the first of a group with affinity to
+    /// itself.
+    fn first_of_group(&self, d: &Delta) -> bool {
+        if !self.matches_own_affinity {
+            return false;
+        }
+        // Upstream deletes an entry that drops to zero: count what is left.
+        let mut nonzero = self.affinity_nonzero as i64;
+        let mut seen: Vec<(KeyId, u32)> = Vec::new();
+        for &(key, dom, _) in d {
+            if seen.contains(&(key, dom)) {
+                continue;
+            }
+            seen.push((key, dom));
+            let base = self.affinity.get(key, dom);
+            let now = base + delta_at(d, key, dom);
+            nonzero += i64::from(now != 0) - i64::from(base != 0);
+        }
+        nonzero == 0
     }
 }
 
@@ -310,21 +380,25 @@ impl FilterPlugin for InterPodAffinity {
         let Some(s) = state.get::<AffinityState>() else {
             return Status::SUCCESS;
         };
+        if !node.is_hypothetical() {
+            let mut out = Vec::new();
+            self.filter_batch(cx, state, &[node.id], &mut out);
+            return out.pop().map_or(Status::SUCCESS, |(_, st)| st);
+        }
         let world = cx.world;
         let (ns, labels) = pod_ns_labels(world, cx.pod);
         let nid = node.id;
-        let hyp = node.is_hypothetical();
         // Pods added to or removed from this node in a hypothetical view shift
-        // the counts of this node's own domains (AddPod/RemovePod extensions).
-        let delta = |keys_of: &dyn Fn(PodId, &mut Vec<String>)| -> Delta {
+        // the counts of this node's own domains (the AddPod/RemovePod
+        // extensions, `preFilterState.updateWithPod`).
+        let delta = |keys_of: &dyn Fn(PodId, &mut Vec<KeyId>)| -> Delta {
             let mut d = Delta::new();
             let mut keys = Vec::new();
             for (pods, sign) in [(node.added, 1), (node.removed, -1)] {
                 for &p in pods {
                     keys.clear();
                     keys_of(p, &mut keys);
-                    for k in &keys {
-                        let key = cx.topo.track(world, k);
+                    for &key in &keys {
                         let dom = cx.topo.domain(key, nid);
                         if dom != NONE {
                             d.push((key, dom, sign));
@@ -334,209 +408,193 @@ impl FilterPlugin for InterPodAffinity {
             }
             d
         };
-        let get = |m: &Pairs, d: &Delta, key: KeyId, dom: u32| -> i64 {
-            count(m, key, dom)
-                + d.iter()
-                    .filter(|e| e.0 == key && e.1 == dom)
-                    .map(|e| e.2)
-                    .sum::<i64>()
-        };
 
         // 1. The incoming pod's required affinity.
         let req_aff = &cx.spec.pod_affinity.required;
         if !req_aff.is_empty() {
-            let d = if hyp {
-                delta(&|p, keys| {
-                    let (qns, ql) = pod_ns_labels(world, p);
-                    if req_aff.iter().all(|t| term_matches(t, ns, qns, ql)) {
-                        keys.extend(req_aff.iter().map(|t| t.topology_key.clone()));
-                    }
-                })
-            } else {
-                Delta::new()
-            };
+            let d = delta(&|p, keys| {
+                let (qns, ql) = pod_ns_labels(world, p);
+                if req_aff.iter().all(|t| term_matches(t, ns, qns, ql)) {
+                    keys.extend(&s.affinity_keys);
+                }
+            });
             let mut pods_exist = true;
-            for t in req_aff {
-                let key = cx.topo.track(world, &t.topology_key);
+            for &key in &s.affinity_keys {
                 let dom = cx.topo.domain(key, nid);
                 if dom == NONE {
                     return Status::unresolvable(REASON_AFFINITY);
                 }
-                if get(&s.affinity, &d, key, dom) <= 0 {
+                if s.affinity.get(key, dom) + delta_at(&d, key, dom) <= 0 {
                     pods_exist = false;
                 }
             }
-            if !pods_exist {
-                let first_of_group = !any_nonzero(&s.affinity)
-                    && d.iter().all(|e| get(&Pairs::new(), &d, e.0, e.1) == 0)
-                    && req_aff.iter().all(|t| term_matches(t, ns, ns, labels));
-                if !first_of_group {
-                    return Status::unresolvable(REASON_AFFINITY);
-                }
+            if !pods_exist && !s.first_of_group(&d) {
+                return Status::unresolvable(REASON_AFFINITY);
             }
         }
         // 2. The incoming pod's required anti-affinity.
         let req_anti = &cx.spec.pod_anti_affinity.required;
         if !req_anti.is_empty() {
-            let d = if hyp {
-                delta(&|p, keys| {
-                    let (qns, ql) = pod_ns_labels(world, p);
-                    for t in req_anti {
-                        if term_matches(t, ns, qns, ql) {
-                            keys.push(t.topology_key.clone());
-                        }
+            let d = delta(&|p, keys| {
+                let (qns, ql) = pod_ns_labels(world, p);
+                for (t, &key) in req_anti.iter().zip(&s.anti_affinity_keys) {
+                    if term_matches(t, ns, qns, ql) {
+                        keys.push(key);
                     }
-                })
-            } else {
-                Delta::new()
-            };
-            for t in req_anti {
-                let key = cx.topo.track(world, &t.topology_key);
+                }
+            });
+            for &key in &s.anti_affinity_keys {
                 let dom = cx.topo.domain(key, nid);
-                if dom != NONE && get(&s.anti_affinity, &d, key, dom) > 0 {
+                if dom != NONE && s.anti_affinity.get(key, dom) + delta_at(&d, key, dom) > 0 {
                     return Status::unschedulable(REASON_ANTI_AFFINITY);
                 }
             }
         }
         // 3. Existing pods' required anti-affinity against the incoming pod.
-        if !s.existing_anti.is_empty() || hyp {
-            let d = if hyp {
-                delta(&|p, keys| {
-                    let q = world.pod(p);
-                    for t in &world.spec(q.spec).pod_anti_affinity.required {
-                        if term_matches(t, &q.namespace, ns, labels) {
-                            keys.push(t.topology_key.clone());
-                        }
-                    }
-                })
-            } else {
-                Delta::new()
-            };
-            let keys = s
-                .existing_anti
-                .iter()
-                .map(|e| e.0)
-                .chain(d.iter().map(|e| e.0));
-            for key in keys {
-                let dom = cx.topo.domain(key, nid);
-                if dom != NONE && get(&s.existing_anti, &d, key, dom) > 0 {
-                    return Status::unschedulable(REASON_EXISTING_ANTI_AFFINITY);
+        let d = delta(&|p, keys| {
+            let q = world.pod(p);
+            for t in &world.spec(q.spec).pod_anti_affinity.required {
+                if term_matches(t, &q.namespace, ns, labels) {
+                    keys.push(cx.topo.track(world, &t.topology_key));
                 }
+            }
+        });
+        let keys = s
+            .existing
+            .iter()
+            .map(|r| r.key)
+            .chain(d.iter().map(|e| e.0));
+        for key in keys {
+            let dom = cx.topo.domain(key, nid);
+            if dom != NONE && s.existing_count(cx, key, dom) + delta_at(&d, key, dom) > 0 {
+                return Status::unschedulable(REASON_EXISTING_ANTI_AFFINITY);
             }
         }
         Status::SUCCESS
+    }
+
+    /// Nodes as they stand: every count is read by domain id, each key's
+    /// domains borrowed once.
+    fn filter_batch(
+        &self,
+        cx: &CycleContext,
+        state: &State,
+        nodes: &[NodeId],
+        rejected: &mut Vec<(usize, Status)>,
+    ) {
+        let Some(s) = state.get::<AffinityState>() else {
+            return;
+        };
+        let aff: Vec<_> = (s.affinity_keys.iter())
+            .map(|&k| (cx.topo.domains(k), s.affinity.of(k)))
+            .collect();
+        let anti: Vec<_> = (s.anti_affinity_keys.iter())
+            .map(|&k| (cx.topo.domains(k), s.anti_affinity.of(k)))
+            .collect();
+        let existing: Vec<_> = (s.existing.iter())
+            .map(|r| (cx.topo.domains(r.key), cx.terms.per_domain(r.group, r.slot)))
+            .collect();
+        let first_of_group = s.affinity_nonzero == 0 && s.matches_own_affinity;
+        let dom_of = |doms: &[u32], n: NodeId| doms.get(n.idx()).copied().unwrap_or(NONE);
+        for (j, &n) in nodes.iter().enumerate() {
+            let mut pods_exist = true;
+            let mut unresolvable = false;
+            for (doms, c) in &aff {
+                let d = dom_of(doms, n);
+                if d == NONE {
+                    unresolvable = true;
+                    break;
+                }
+                if c.get(d as usize).copied().unwrap_or(0) <= 0 {
+                    pods_exist = false;
+                }
+            }
+            if unresolvable || (!pods_exist && !first_of_group) {
+                rejected.push((j, Status::unresolvable(REASON_AFFINITY)));
+                continue;
+            }
+            if anti.iter().any(|(doms, c)| {
+                let d = dom_of(doms, n);
+                d != NONE && c.get(d as usize).copied().unwrap_or(0) > 0
+            }) {
+                rejected.push((j, Status::unschedulable(REASON_ANTI_AFFINITY)));
+                continue;
+            }
+            // Counts are never negative: the sum over terms is positive when one is.
+            if existing.iter().any(|(doms, c)| {
+                let d = dom_of(doms, n);
+                d != NONE && c.get(d as usize).copied().unwrap_or(0) > 0
+            }) {
+                rejected.push((j, Status::unschedulable(REASON_EXISTING_ANTI_AFFINITY)));
+            }
+        }
     }
 }
 
 impl PreScorePlugin for InterPodAffinity {
     fn pre_score(&self, cx: &CycleContext, state: &mut State, _: &[NodeId]) -> Status {
         let s = state.get_or_default::<AffinityState>();
-        s.topology_score.clear();
+        s.topology_score.reset();
+        s.existing_score.clear();
         let world = cx.world;
-        let (ns, labels) = pod_ns_labels(world, cx.pod);
+        let ns = cx.namespace();
         let pref_aff = &cx.spec.pod_affinity.preferred;
         let pref_anti = &cx.spec.pod_anti_affinity.preferred;
         let has_constraints = !pref_aff.is_empty() || !pref_anti.is_empty();
         if self.ignore_preferred_terms_of_existing_pods && !has_constraints {
             return Status::SKIP;
         }
-        let mut add = |key: &str, node: NodeId, v: i64| {
-            update(cx, &mut s.topology_score, node, key, v);
-        };
-        let mut visit = |node: NodeId, p: PodId| {
-            let q = world.pod(p);
-            let qs = world.spec(q.spec);
-            for (w, t) in pref_aff {
-                if term_matches(t, ns, &q.namespace, &qs.labels) {
-                    add(&t.topology_key, node, i64::from(*w));
-                }
-            }
-            for (w, t) in pref_anti {
-                if term_matches(t, ns, &q.namespace, &qs.labels) {
-                    add(&t.topology_key, node, -i64::from(*w));
-                }
-            }
-            if self.hard_pod_affinity_weight > 0 {
-                for t in &qs.pod_affinity.required {
-                    if term_matches(t, &q.namespace, ns, labels) {
-                        add(&t.topology_key, node, self.hard_pod_affinity_weight);
-                    }
-                }
-            }
-            for (w, t) in &qs.pod_affinity.preferred {
-                if term_matches(t, &q.namespace, ns, labels) {
-                    add(&t.topology_key, node, i64::from(*w));
-                }
-            }
-            for (w, t) in &qs.pod_anti_affinity.preferred {
-                if term_matches(t, &q.namespace, ns, labels) {
-                    add(&t.topology_key, node, -i64::from(*w));
-                }
-            }
-        };
-        let indexed: Option<Vec<Vec<PodId>>> = pref_aff
+        // The pod's own preferred terms over the pods they may select
+        // (`processExistingPod`'s first two `processTerms`).
+        let terms: Vec<(i64, &PodAffinityTerm)> = (pref_aff.iter())
+            .map(|(w, t)| (i64::from(*w), t))
+            .chain(pref_anti.iter().map(|(w, t)| (-i64::from(*w), t)))
+            .collect();
+        let indexed: Option<Vec<Vec<PodId>>> = terms
             .iter()
-            .chain(pref_anti.iter())
             .map(|(_, t)| term_candidates(cx, t, ns))
             .collect();
-        if has_constraints && indexed.is_none() {
-            for &nid in cx.nodes {
-                for &p in &world.node(nid).pods {
-                    visit(nid, p);
-                }
-            }
-        } else if has_constraints {
-            // The incoming pod's terms over their candidates, then the terms of
-            // pods with affinity over the incoming pod.
-            let cands = indexed.unwrap();
-            let terms = pref_aff
-                .iter()
-                .map(|(w, t)| (i64::from(*w), t))
-                .chain(pref_anti.iter().map(|(w, t)| (-i64::from(*w), t)));
-            for ((w, t), pods) in terms.zip(cands) {
-                for p in pods {
-                    let Some(node) = live_node(world, p) else {
-                        continue;
-                    };
-                    let q = world.pod(p);
-                    if term_matches(t, ns, &q.namespace, &world.spec(q.spec).labels) {
-                        add(&t.topology_key, node, w);
-                    }
-                }
-            }
-            for &p in cx.pods_with_affinity {
-                let Some(node) = live_node(world, p) else {
-                    continue;
-                };
-                let q = world.pod(p);
-                let qs = world.spec(q.spec);
-                if self.hard_pod_affinity_weight > 0 {
-                    for t in &qs.pod_affinity.required {
-                        if term_matches(t, &q.namespace, ns, labels) {
-                            add(&t.topology_key, node, self.hard_pod_affinity_weight);
+        match indexed {
+            Some(cands) => {
+                for (&(w, t), pods) in terms.iter().zip(cands) {
+                    for p in pods {
+                        let Some(node) = counted_node(world, p) else {
+                            continue;
+                        };
+                        let (qns, ql) = pod_ns_labels(world, p);
+                        if term_matches(t, ns, qns, ql) {
+                            s.topology_score.update(cx, node, &t.topology_key, w);
                         }
                     }
                 }
-                for (w, t) in &qs.pod_affinity.preferred {
-                    if term_matches(t, &q.namespace, ns, labels) {
-                        add(&t.topology_key, node, i64::from(*w));
-                    }
-                }
-                for (w, t) in &qs.pod_anti_affinity.preferred {
-                    if term_matches(t, &q.namespace, ns, labels) {
-                        add(&t.topology_key, node, -i64::from(*w));
-                    }
-                }
             }
-        } else {
-            // Without preferred terms of its own, only pods with affinity terms score.
-            for &p in cx.pods_with_affinity {
-                if let Some(n) = live_node(world, p) {
-                    visit(n, p);
+            None => {
+                for &nid in cx.nodes {
+                    for &p in &world.node(nid).pods {
+                        let (qns, ql) = pod_ns_labels(world, p);
+                        for &(w, t) in &terms {
+                            if term_matches(t, ns, qns, ql) {
+                                s.topology_score.update(cx, nid, &t.topology_key, w);
+                            }
+                        }
+                    }
                 }
             }
         }
-        if s.topology_score.is_empty() {
+        // Existing pods' required affinity (×`hardPodAffinityWeight`) and
+        // preferred terms that select the pod, from the term index.
+        let hard = self.hard_pod_affinity_weight;
+        let matched = cx.terms.matched(world, cx.spec_id(), ns);
+        for r in &matched.score {
+            let hard_terms = if hard > 0 { r.hard } else { 0 };
+            if (hard_terms == 0 && r.soft_terms == 0)
+                || cx.terms.total(r.term.group, r.term.slot) == 0
+            {
+                continue;
+            }
+            s.existing_score.push((r.term, hard_terms * hard + r.soft));
+        }
+        if s.topology_score.is_empty() && s.existing_score.is_empty() {
             return Status::SKIP;
         }
         Status::SUCCESS
@@ -545,22 +603,41 @@ impl PreScorePlugin for InterPodAffinity {
 
 impl ScorePlugin for InterPodAffinity {
     fn score(&self, cx: &CycleContext, state: &State, node: &NodeInfo) -> i64 {
+        let mut out = Vec::new();
+        self.score_all(cx, state, &[node.id], &mut out);
+        out[0]
+    }
+
+    fn score_all(&self, cx: &CycleContext, state: &State, feasible: &[NodeId], out: &mut Vec<i64>) {
         let Some(s) = state.get::<AffinityState>() else {
-            return 0;
+            out.resize(out.len() + feasible.len(), 0);
+            return;
         };
-        s.topology_score
-            .iter()
-            .map(|(k, vals)| {
-                let d = cx.topo.domain(*k, node.id);
-                vals.get(d as usize).copied().unwrap_or(0)
+        let own: Vec<_> = (s.topology_score.active().iter())
+            .map(|(k, vals)| (cx.topo.domains(*k), vals.as_slice()))
+            .collect();
+        let existing: Vec<_> = (s.existing_score.iter())
+            .map(|(r, w)| {
+                let c = cx.terms.per_domain(r.group, r.slot);
+                (cx.topo.domains(r.key), c, *w)
             })
-            .sum()
+            .collect();
+        let dom_of = |doms: &[u32], n: NodeId| doms.get(n.idx()).copied().unwrap_or(NONE) as usize;
+        out.extend(feasible.iter().map(|&n| {
+            let own: i64 = (own.iter())
+                .map(|(doms, vals)| vals.get(dom_of(doms, n)).copied().unwrap_or(0))
+                .sum();
+            let existing: i64 = (existing.iter())
+                .map(|(doms, c, w)| w * i64::from(c.get(dom_of(doms, n)).copied().unwrap_or(0)))
+                .sum();
+            own + existing
+        }));
     }
 
     fn normalize(&self, _: &CycleContext, state: &State, _: &[NodeId], scores: &mut [i64]) {
         if state
             .get::<AffinityState>()
-            .is_none_or(|s| s.topology_score.is_empty())
+            .is_none_or(|s| s.topology_score.is_empty() && s.existing_score.is_empty())
         {
             return;
         }
