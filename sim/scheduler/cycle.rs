@@ -158,6 +158,24 @@ pub struct Buffers {
 
 /// A cached static verdict without a cached status.
 const NO_STATUS: u32 = u32::MAX;
+
+/// A rejected node's status as the filters leave it: a static rejection
+/// names its interned status in `Buffers::static_statuses` and is cloned
+/// only if the cycle fails and needs its [`Diagnosis`]; most cycles find a
+/// node and drop the rejections.
+enum Rejection {
+    Interned(u32),
+    Owned(Status),
+}
+
+impl Rejection {
+    fn into_status(self, interned: &[Status]) -> Status {
+        match self {
+            Rejection::Interned(ix) => interned[ix as usize].clone(),
+            Rejection::Owned(s) => s,
+        }
+    }
+}
 /// Distinct static rejection statuses kept; past it statuses are asked again.
 const MAX_STATIC_STATUSES: usize = 1024;
 
@@ -173,9 +191,15 @@ struct BatchBuffers {
     status_ix: Vec<u32>,
     /// The rejected nodes of the chunk: position, status and plugin, sorted
     /// by position once the chunk is filtered; `is_rejected` by position.
-    rejections: Vec<(usize, Status, Option<usize>)>,
+    rejections: Vec<(usize, Rejection, Option<usize>)>,
     is_rejected: Vec<bool>,
-    rejected: Vec<(usize, Status)>,
+    /// One filter's rejections among the nodes still standing (positions in
+    /// `alive`), and what a batch filter returns before they are moved there.
+    rejected: Vec<(usize, Rejection)>,
+    from_batch: Vec<(usize, Status)>,
+    /// The cycle's rejected nodes so far, turned into `Diagnosis::statuses`
+    /// only when no node is feasible.
+    diagnosed: Vec<(NodeId, Rejection)>,
     /// Nodes whose cached score is stale, their positions, their scores.
     stale: Vec<NodeId>,
     stale_at: Vec<usize>,
@@ -449,7 +473,7 @@ impl<'a> Cycle<'a> {
                 let (s, by) =
                     self.filter_node(run.cx, run.states, run.skip, n, &[], added, requested);
                 if !s.is_success() {
-                    b.rejections.push((j, s, by));
+                    b.rejections.push((j, Rejection::Owned(s), by));
                     b.is_rejected[j] = true;
                 }
             } else {
@@ -500,21 +524,31 @@ impl<'a> Cycle<'a> {
                         // filter that rejects the node; a filter before k
                         // may have been skipped for this pod.
                         let ix = b.status_ix[a];
-                        let s = if ix == NO_STATUS || b.masks[a].trailing_zeros() != k as u32 {
-                            f.filter(run.cx, &run.states[i], &NodeInfo::of(world, n))
+                        let r = if ix == NO_STATUS || b.masks[a].trailing_zeros() != k as u32 {
+                            Rejection::Owned(f.filter(
+                                run.cx,
+                                &run.states[i],
+                                &NodeInfo::of(world, n),
+                            ))
                         } else {
-                            statuses[ix as usize].clone()
+                            debug_assert_eq!(
+                                statuses[ix as usize],
+                                f.filter(run.cx, &run.states[i], &NodeInfo::of(world, n)),
+                                "stale static status"
+                            );
+                            Rejection::Interned(ix)
                         };
-                        debug_assert_eq!(
-                            s,
-                            f.filter(run.cx, &run.states[i], &NodeInfo::of(world, n)),
-                            "stale static status"
-                        );
-                        b.rejected.push((a, s));
+                        b.rejected.push((a, r));
                     }
                 }
             } else {
-                f.filter_batch(run.cx, &run.states[i], &b.alive, &mut b.rejected);
+                b.from_batch.clear();
+                f.filter_batch(run.cx, &run.states[i], &b.alive, &mut b.from_batch);
+                b.rejected.extend(
+                    b.from_batch
+                        .drain(..)
+                        .map(|(a, s)| (a, Rejection::Owned(s))),
+                );
             }
             if b.rejected.is_empty() {
                 continue;
@@ -655,6 +689,7 @@ impl<'a> Cycle<'a> {
             None => self.nodes,
         };
         let num_candidates = candidates.len();
+        batch.diagnosed.clear();
 
         // A nominated node is tried first; if it passes, it is the only candidate.
         let pod = self.world.pod(self.pod);
@@ -722,14 +757,14 @@ impl<'a> Cycle<'a> {
                         .filter(|&(_, &r)| !r)
                         .map(|(&n, _)| n),
                 );
-                for (j, s, by) in batch.rejections.drain(..) {
+                for (j, r, by) in batch.rejections.drain(..) {
                     if let Some(i) = by {
                         let name = self.profile.plugin_name(i);
                         if !diag.rejectors.contains(&name) {
                             diag.rejectors.push(name);
                         }
                     }
-                    diag.statuses.push((batch.chunk[j], s));
+                    batch.diagnosed.push((batch.chunk[j], r));
                 }
             }
         }
@@ -742,6 +777,11 @@ impl<'a> Cycle<'a> {
         *start = (*start + processed) % num_all;
 
         if feasible.is_empty() {
+            diag.statuses = batch
+                .diagnosed
+                .drain(..)
+                .map(|(n, r)| (n, r.into_status(static_statuses)))
+                .collect();
             return Decision::Unschedulable(diag);
         }
         if feasible.len() == 1 {
