@@ -446,6 +446,31 @@ impl<'a> Cycle<'a> {
         u64::from(mask) | u64::from(ix) << 32
     }
 
+    /// `filter_chunk`'s first step when pods are nominated: a node with
+    /// nominated pods is filtered on its own (with them added), the others
+    /// are left standing for the batch filters.
+    fn filter_nominated(
+        &self,
+        run: &FilterRun,
+        b: &mut BatchBuffers,
+        added: &mut Vec<PodId>,
+        requested: &mut Resources,
+    ) {
+        for (j, &n) in b.chunk.iter().enumerate() {
+            if self.nominated.contains_key(&n) {
+                let (s, by) =
+                    self.filter_node(run.cx, run.states, run.skip, n, &[], added, requested);
+                if !s.is_success() {
+                    b.rejections.push((j, Rejection::Owned(s), by));
+                    b.is_rejected[j] = true;
+                }
+            } else {
+                b.alive.push(n);
+                b.alive_at.push(j);
+            }
+        }
+    }
+
     /// Filter the nodes of `batch.chunk`, leaving in `batch.rejections` (in
     /// chunk order) the status and plugin of each node's first rejection, exactly as
     /// [`filter_node`](Self::filter_node) node by node would: nodes with
@@ -468,19 +493,15 @@ impl<'a> Cycle<'a> {
         b.is_rejected.resize(b.chunk.len(), false);
         b.alive.clear();
         b.alive_at.clear();
-        for (j, &n) in b.chunk.iter().enumerate() {
-            if !self.nominated.is_empty() && self.nominated.contains_key(&n) {
-                let (s, by) =
-                    self.filter_node(run.cx, run.states, run.skip, n, &[], added, requested);
-                if !s.is_success() {
-                    b.rejections.push((j, Rejection::Owned(s), by));
-                    b.is_rejected[j] = true;
-                }
-            } else {
-                debug_assert!(run.cx.table.agrees(world, n), "node table out of date");
-                b.alive.push(n);
-                b.alive_at.push(j);
-            }
+        #[cfg(debug_assertions)]
+        for &n in &b.chunk {
+            assert!(run.cx.table.agrees(world, n), "node table out of date");
+        }
+        if self.nominated.is_empty() {
+            b.alive.extend_from_slice(&b.chunk);
+            b.alive_at.extend(0..b.chunk.len());
+        } else {
+            self.filter_nominated(run, b, added, requested);
         }
         b.masks.clear();
         b.status_ix.clear();
@@ -731,13 +752,11 @@ impl<'a> Cycle<'a> {
             // sample ends where examining nodes one by one would stop.
             let take = (num_to_find - feasible.len()).min(num_candidates - processed);
             batch.chunk.clear();
-            for _ in 0..take {
-                batch.chunk.push(candidates[at]);
-                at += 1;
-                if at == num_candidates {
-                    at = 0;
-                }
-            }
+            // `take` nodes from `at`, wrapping once at most.
+            let first = take.min(num_candidates - at);
+            batch.chunk.extend_from_slice(&candidates[at..at + first]);
+            batch.chunk.extend_from_slice(&candidates[..take - first]);
+            at = (at + take) % num_candidates;
             processed += take;
             let filters = FilterRun {
                 cx: &cx,
