@@ -2,14 +2,22 @@
 //! or compares label strings node by node:
 //! - [`MatchCounts`]: per tracked (namespace, selector), how many pods on each
 //!   node the selector matches (PodTopologySpread's `countPodsMatchSelector`,
-//!   InterPodAffinity's term counts);
-//! - [`TopologyIndex`]: per topology key, each node's domain as a small integer;
+//!   InterPodAffinity's term counts), and, per (selector, topology key) asked
+//!   for, the sum of these over each domain's nodes (PodTopologySpread's
+//!   per-domain totals, [`MatchCounts::domain_totals`]);
+//! - [`TopologyIndex`]: per topology key, each node's domain as a small integer,
+//!   and how many nodes each domain has;
 //! - [`ImageIndex`]: per image, how many nodes hold it (ImageLocality).
 //!
 //! Both are kept up to date from the World's change log by the scheduler
 //! (`Scheduler::on_change`). A selector or key is tracked from the first cycle
 //! that asks for it (one scan of the World then); afterwards each pod or node
 //! change costs one update per tracked selector the pod's template matches.
+//! The domain totals hold, at every step, `Σ per_node[n]` over the nodes `n`
+//! whose current domain is `d`: a pod change adds its per-node delta to the
+//! node's current domain, a node changing domain (relabelled, deleted, back)
+//! moves its current per-node count from the old domain to the new one, so
+//! the order in which pod and node changes arrive does not matter.
 //! Interior mutability (a `RefCell`) is what lets plugins, which see the
 //! cycle read-only, start tracking a selector; the scheduler is single-threaded.
 //!
@@ -44,6 +52,9 @@ struct Entry {
     selector: LabelSelector,
     include_terminating: bool,
     per_node: Vec<u32>,
+    /// Per topology key asked for: by domain id, the sum of `per_node` over
+    /// the domain's nodes (nodes lacking the key, or deleted, in none).
+    totals: Vec<(KeyId, Vec<u32>)>,
 }
 
 #[derive(Default)]
@@ -78,6 +89,27 @@ impl Entry {
     fn counts(&self, s: Seen) -> bool {
         s.node.is_some() && (self.include_terminating || !s.terminating)
     }
+
+    /// `per_node[node]` changed by `delta`: so did its domains' totals.
+    fn add_to_totals(&mut self, topo: &TopologyIndex, node: NodeId, delta: i32) {
+        for (key, tot) in &mut self.totals {
+            let d = topo.domain(*key, node);
+            if d != NONE {
+                add_at(tot, d, delta);
+            }
+        }
+    }
+}
+
+/// `v[d] += delta`, growing `v` with zeros.
+fn add_at(v: &mut Vec<u32>, d: u32, delta: i32) {
+    let d = d as usize;
+    if v.len() <= d {
+        v.resize(d + 1, 0);
+    }
+    v[d] = v[d]
+        .checked_add_signed(delta)
+        .expect("domain total below zero");
 }
 
 impl Inner {
@@ -101,8 +133,9 @@ impl Inner {
 }
 
 impl MatchCounts {
-    /// Bring the counts up to date with one pod (after any change to it).
-    pub fn update(&mut self, world: &World, pod: PodId) {
+    /// Bring the counts up to date with one pod (after any change to it);
+    /// `topo` gives the domains of the pod's old and new node as they are now.
+    pub fn update(&mut self, world: &World, topo: &TopologyIndex, pod: PodId) {
         let inner = self.inner.get_mut();
         if inner.entries.is_empty() {
             return;
@@ -126,14 +159,17 @@ impl MatchCounts {
                 continue;
             }
             if e.counts(old) {
-                e.per_node[old.node.unwrap().idx()] -= 1;
+                let n = old.node.unwrap();
+                e.per_node[n.idx()] -= 1;
+                e.add_to_totals(topo, n, -1);
             }
             if e.counts(new) {
-                let n = new.node.unwrap().idx();
-                if e.per_node.len() <= n {
-                    e.per_node.resize(n + 1, 0);
+                let n = new.node.unwrap();
+                if e.per_node.len() <= n.idx() {
+                    e.per_node.resize(n.idx() + 1, 0);
                 }
-                e.per_node[n] += 1;
+                e.per_node[n.idx()] += 1;
+                e.add_to_totals(topo, n, 1);
             }
         }
         inner.spec_matches[p.spec.idx()] = Some(ids);
@@ -181,6 +217,7 @@ impl MatchCounts {
             selector: selector.clone(),
             include_terminating,
             per_node: vec![0; world.nodes.len()],
+            totals: Vec::new(),
         };
         for (spec, m) in inner.spec_matches.iter_mut().enumerate() {
             if let Some(m) = m
@@ -220,6 +257,53 @@ impl MatchCounts {
             i.entries[id.0 as usize].per_node.as_slice()
         })
     }
+
+    /// By domain id of `key`: the pods the selector matches on the domain's
+    /// nodes (0 past the end), kept from then on (the first call for a
+    /// (selector, key) sums every node's count once).
+    pub fn domain_totals(&self, id: SelId, key: KeyId, topo: &TopologyIndex) -> Ref<'_, [u32]> {
+        let at = {
+            let mut inner = self.inner.borrow_mut();
+            let e = &mut inner.entries[id.0 as usize];
+            match e.totals.iter().position(|(k, _)| *k == key) {
+                Some(at) => at,
+                None => {
+                    let doms = topo.domains(key);
+                    let mut tot = vec![0; topo.num_domains(key)];
+                    for (n, &c) in e.per_node.iter().enumerate() {
+                        let d = doms.get(n).copied().unwrap_or(NONE);
+                        if d != NONE && c > 0 {
+                            tot[d as usize] += c;
+                        }
+                    }
+                    e.totals.push((key, tot));
+                    e.totals.len() - 1
+                }
+            }
+        };
+        Ref::map(self.inner.borrow(), |i| {
+            i.entries[id.0 as usize].totals[at].1.as_slice()
+        })
+    }
+
+    /// `node` moved from domain `old` to `new` of `key` (either may be
+    /// `NONE`): its counts move between the domains' totals.
+    pub fn node_moved(&mut self, key: KeyId, node: NodeId, old: u32, new: u32) {
+        for e in &mut self.inner.get_mut().entries {
+            let c = e.per_node.get(node.idx()).copied().unwrap_or(0) as i32;
+            if c == 0 {
+                continue;
+            }
+            if let Some((_, tot)) = e.totals.iter_mut().find(|(k, _)| *k == key) {
+                if old != NONE {
+                    add_at(tot, old, -c);
+                }
+                if new != NONE {
+                    add_at(tot, new, c);
+                }
+            }
+        }
+    }
 }
 
 /// Domain ids of one topology key: per node, `NONE` when it lacks the label.
@@ -228,6 +312,10 @@ struct KeyDomains {
     of_node: Vec<u32>,
     ids: HashMap<String, u32>,
     names: Vec<String>,
+    /// By domain id: how many nodes are in the domain.
+    nodes_in: Vec<u32>,
+    /// Nodes with the key (not deleted): the sum of `nodes_in`.
+    with_key: usize,
 }
 
 /// Per topology key, every node's domain as an integer; see the module doc.
@@ -244,13 +332,15 @@ pub struct KeyId(u32);
 pub const NONE: u32 = u32::MAX;
 
 impl TopologyIndex {
-    fn assign(world: &World, key: &str, kd: &mut KeyDomains, node: NodeId) {
+    /// Give `node` its current domain of `key`; the old one when it changed.
+    fn assign(world: &World, key: &str, kd: &mut KeyDomains, node: NodeId) -> Option<u32> {
         let i = node.idx();
         if kd.of_node.len() <= i {
             kd.of_node.resize(i + 1, NONE);
         }
         let n = world.node(node);
-        kd.of_node[i] = match n.labels.get(key) {
+        let old = kd.of_node[i];
+        let new = match n.labels.get(key) {
             Some(v) if !n.deleted => match kd.ids.get(v) {
                 Some(&d) => d,
                 None => {
@@ -262,12 +352,28 @@ impl TopologyIndex {
             },
             _ => NONE,
         };
+        if old == new {
+            return None;
+        }
+        kd.of_node[i] = new;
+        if old != NONE {
+            kd.nodes_in[old as usize] -= 1;
+            kd.with_key -= 1;
+        }
+        if new != NONE {
+            add_at(&mut kd.nodes_in, new, 1);
+            kd.with_key += 1;
+        }
+        Some(old)
     }
 
-    /// Bring every tracked key up to date with one node.
-    pub fn update(&mut self, world: &World, node: NodeId) {
-        for (key, kd) in self.keys.get_mut().iter_mut() {
-            Self::assign(world, key, kd, node);
+    /// Bring every tracked key up to date with one node; `moved(key, old,
+    /// new)` for each key whose domain of the node changed.
+    pub fn update(&mut self, world: &World, node: NodeId, mut moved: impl FnMut(KeyId, u32, u32)) {
+        for (k, (key, kd)) in self.keys.get_mut().iter_mut().enumerate() {
+            if let Some(old) = Self::assign(world, key, kd, node) {
+                moved(KeyId(k as u32), old, kd.of_node[node.idx()]);
+            }
         }
     }
 
@@ -306,6 +412,19 @@ impl TopologyIndex {
     /// live domains; ids are never reused).
     pub fn num_domains(&self, key: KeyId) -> usize {
         self.keys.borrow()[key.0 as usize].1.names.len()
+    }
+
+    /// By domain id: how many nodes (not deleted) are in the domain (0 past
+    /// the end).
+    pub fn nodes_in(&self, key: KeyId) -> Ref<'_, [u32]> {
+        Ref::map(self.keys.borrow(), |k| {
+            k[key.0 as usize].1.nodes_in.as_slice()
+        })
+    }
+
+    /// How many nodes (not deleted) have the key.
+    pub fn nodes_with_key(&self, key: KeyId) -> usize {
+        self.keys.borrow()[key.0 as usize].1.with_key
     }
 }
 

@@ -258,7 +258,7 @@ impl Scheduler {
             return;
         };
         self.labels.update(world, pod);
-        self.counts.update(world, pod);
+        self.counts.update(world, &self.topo, pod);
         let p = world.pod(pod);
         if let Some(n) = p.node {
             self.table.update_usage(world, n);
@@ -279,7 +279,10 @@ impl Scheduler {
 
     fn node_changed(&mut self, world: &World, id: NodeId, now: Time) {
         self.tree.update(world, id);
-        self.topo.update(world, id);
+        let counts = &mut self.counts;
+        self.topo.update(world, id, |key, old, new| {
+            counts.node_moved(key, id, old, new)
+        });
         self.terms.update_node(world, &self.topo, id);
         self.images.update(world, id);
         self.table.update_node(world, id);

@@ -915,14 +915,16 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
-    /// Differential: the incremental match counts and topology domains equal a
-    /// straightforward scan of every node's pods and labels after each step of
-    /// a random history (binds, terminations, deletions, relabelled nodes),
-    /// whether a selector is tracked from the start or half-way through.
+    /// Differential: the incremental match counts, topology domains, nodes
+    /// per domain and per-domain totals equal a straightforward scan of every
+    /// node's pods and labels after each step of a random history (binds,
+    /// terminations, pods ending, removals, nodes moving zone, losing the
+    /// zone label, deleted and back), whether a selector or its totals are
+    /// tracked from the start or half-way through.
     #[test]
     fn incremental_indexes_match_full_scan(
         (nodes, pods, _seed) in arb_case(),
-        ops in prop::collection::vec((0usize..30, 0u8..5, 0usize..8), 1..60),
+        ops in prop::collection::vec((0usize..30, 0u8..7, 0usize..8), 1..60),
         late in 0usize..60,
     ) {
         use crate::scheduler::indexes::{MatchCounts, NONE, TopologyIndex};
@@ -936,6 +938,8 @@ proptest! {
         let early = counts.track(&w, "default", &sel("a0"), false);
         let early_all = counts.track(&w, "default", &sel("a1"), true);
         let zone = topo.track(&w, crate::model::ZONE_LABEL);
+        // Totals asked for from the start for `early`, later for the others.
+        counts.domain_totals(early, zone, &topo);
         let mut tracked = vec![(early, "a0", false), (early_all, "a1", true)];
         for (step, &(pi, op, ni)) in ops.iter().enumerate() {
             let p = ids[pi % ids.len()];
@@ -950,20 +954,30 @@ proptest! {
                     w.nodes[n.idx()].labels.insert(crate::model::ZONE_LABEL.into(), format!("z{}", ni % 2));
                     w.node_changed(n);
                 }
+                5 => {
+                    w.nodes[n.idx()].labels.remove(crate::model::ZONE_LABEL);
+                    w.node_changed(n);
+                }
+                6 => {
+                    w.nodes[n.idx()].deleted ^= true;
+                    w.node_changed(n);
+                }
                 _ => {}
             }
             for c in std::mem::take(&mut w.changes) {
                 match c {
-                    Change::NodeUpdated(n) => topo.update(&w, n),
+                    Change::NodeUpdated(n) => topo.update(&w, n, |key, old, new| counts.node_moved(key, n, old, new)),
                     Change::PodAdded(p) | Change::PodUpdated(p) | Change::PodDeleting(p)
-                    | Change::PodRemoved(p) => counts.update(&w, p),
+                    | Change::PodRemoved(p) => counts.update(&w, &topo, p),
                 }
             }
             if step == late {
                 tracked.push((counts.track(&w, "default", &sel("a2"), false), "a2", false));
             }
+            let num = topo.num_domains(zone);
             for &(id, app, terminating) in &tracked {
                 let s = sel(app);
+                let mut want_totals = vec![0u32; num];
                 for (i, node) in w.nodes.iter().enumerate() {
                     let want = node.pods.iter().filter(|&&p| {
                         let q = w.pod(p);
@@ -972,13 +986,27 @@ proptest! {
                             && s.matches(&w.spec(q.spec).labels)
                     }).count() as i64;
                     prop_assert_eq!(counts.on_node(id, NodeId(i as u32)), want);
+                    let d = topo.domain(zone, NodeId(i as u32));
+                    if d != NONE {
+                        want_totals[d as usize] += want as u32;
+                    }
+                }
+                if step >= late || id == early {
+                    let totals = counts.domain_totals(id, zone, &topo);
+                    let got: Vec<u32> = (0..num).map(|d| totals.get(d).copied().unwrap_or(0)).collect();
+                    prop_assert_eq!(got, want_totals, "totals of {}", app);
                 }
             }
+            let mut want_nodes_in = vec![0u32; num];
             for (i, node) in w.nodes.iter().enumerate() {
                 let d = topo.domain(zone, NodeId(i as u32));
-                prop_assert_eq!(d == NONE, node.zone().is_none());
+                prop_assert_eq!(d == NONE, node.zone().is_none() || node.deleted);
+                if d != NONE {
+                    want_nodes_in[d as usize] += 1;
+                }
                 for (j, other) in w.nodes.iter().enumerate() {
-                    if node.zone().is_some() && other.zone().is_some() {
+                    let live = |n: &crate::model::Node| n.zone().is_some() && !n.deleted;
+                    if live(node) && live(other) {
                         prop_assert_eq!(
                             d == topo.domain(zone, NodeId(j as u32)),
                             node.zone() == other.zone()
@@ -986,6 +1014,10 @@ proptest! {
                     }
                 }
             }
+            let nodes_in: Vec<u32> =
+                (0..num).map(|d| topo.nodes_in(zone).get(d).copied().unwrap_or(0)).collect();
+            prop_assert_eq!(&nodes_in, &want_nodes_in);
+            prop_assert_eq!(topo.nodes_with_key(zone), want_nodes_in.iter().sum::<u32>() as usize);
         }
     }
 }
@@ -1054,7 +1086,7 @@ proptest! {
             for c in std::mem::take(&mut w.changes) {
                 match c {
                     Change::NodeUpdated(n) => {
-                        topo.update(&w, n);
+                        topo.update(&w, n, |_, _, _| {});
                         ix.update_node(&w, &topo, n);
                     }
                     Change::PodAdded(p) | Change::PodUpdated(p) | Change::PodDeleting(p)

@@ -344,6 +344,68 @@ fn included(c: &Constraint, spec: &PodSpec, node: &Node) -> bool {
     true
 }
 
+/// Whether every candidate node has every constraint's key (nodes with a key
+/// are never outside `cx.nodes`, which holds every node not deleted).
+fn all_nodes_have_keys(cx: &CycleContext, cs: &[Constraint]) -> bool {
+    cs.iter()
+        .all(|c| cx.topo.nodes_with_key(c.key_id) == cx.nodes.len())
+}
+
+/// PreFilter's walk for constraint `i`: over every node with all the keys
+/// that the constraint includes, mark its domain present and add its
+/// matching pods.
+fn filter_walk(
+    cx: &CycleContext,
+    c: &Constraint,
+    doms: &[Ref<'_, [u32]>],
+    i: usize,
+    counts: &mut [i64],
+    present: &mut [bool],
+) {
+    let per_node = c.sel_id.map(|id| cx.counts.per_node(id));
+    for &nid in cx.nodes {
+        let d = domain_of(&doms[i], nid);
+        if d == NONE
+            || (doms.len() > 1 && !has_all_keys(doms, nid))
+            || (c.check && !included(c, cx.spec, cx.world.node(nid)))
+        {
+            continue;
+        }
+        present[d as usize] = true;
+        if let Some(pn) = &per_node {
+            counts[d as usize] += i64::from(pn.get(nid.idx()).copied().unwrap_or(0));
+        }
+    }
+}
+
+/// PreScore's walk for constraint `i`: over every node in a `present`
+/// domain (with all the keys when `require_all`) that the constraint
+/// includes, add its matching pods to its domain.
+#[allow(clippy::too_many_arguments)]
+fn score_walk(
+    cx: &CycleContext,
+    c: &Constraint,
+    sel: SelId,
+    doms: &[Ref<'_, [u32]>],
+    i: usize,
+    require_all: bool,
+    present: &[bool],
+    counts: &mut [i64],
+) {
+    let per_node = cx.counts.per_node(sel);
+    for &nid in cx.nodes {
+        let d = domain_of(&doms[i], nid);
+        if d == NONE
+            || !present[d as usize]
+            || (require_all && !has_all_keys(doms, nid))
+            || (c.check && !included(c, cx.spec, cx.world.node(nid)))
+        {
+            continue;
+        }
+        counts[d as usize] += i64::from(per_node.get(nid.idx()).copied().unwrap_or(0));
+    }
+}
+
 /// `countPodsMatchSelector`: same namespace, not terminating, selector matches.
 fn count_matching(
     world: &World,
@@ -397,22 +459,42 @@ impl PreFilterPlugin for PodTopologySpread {
         s.present.resize_with(n, Vec::new);
         let doms: Vec<_> = cs.iter().map(|c| cx.topo.domains(c.key_id)).collect();
         // Domains of the eligible nodes, and the matching pods on them.
+        // Upstream's `calPreFilterState` (filtering.go) counts every node that
+        // has all the constraints' keys (`nodeLabelsMatchSpreadConstraints`)
+        // and passes the constraint's inclusion policies
+        // (`matchNodeInclusionPolicies`, common.go). When neither can exclude
+        // a node that has the constraint's key — the policies exclude nothing
+        // for this pod (`!check`) and there is one key or every node has every
+        // key — a domain is present when it has a node, and its count is the
+        // selector's total over the domain's nodes, both kept by the indexes.
+        let all_keyed = n == 1 || all_nodes_have_keys(cx, cs);
         for (i, c) in cs.iter().enumerate() {
             let (counts, present) = (&mut s.counts[i], &mut s.present[i]);
             reset(counts, present, cx.topo.num_domains(c.key_id));
-            let per_node = c.sel_id.map(|id| cx.counts.per_node(id));
-            for &nid in cx.nodes {
-                let d = domain_of(&doms[i], nid);
-                if d == NONE
-                    || (n > 1 && !has_all_keys(&doms, nid))
-                    || (c.check && !included(c, cx.spec, cx.world.node(nid)))
+            if all_keyed && !c.check {
+                let nodes_in = cx.topo.nodes_in(c.key_id);
+                for (d, p) in present.iter_mut().enumerate() {
+                    *p = nodes_in.get(d).is_some_and(|&k| k > 0);
+                }
+                if let Some(sel) = c.sel_id {
+                    let totals = cx.counts.domain_totals(sel, c.key_id, cx.topo);
+                    for (d, cnt) in counts.iter_mut().enumerate() {
+                        *cnt = i64::from(totals.get(d).copied().unwrap_or(0));
+                    }
+                }
+                #[cfg(debug_assertions)]
                 {
-                    continue;
+                    let (mut want_counts, mut want_present) = Default::default();
+                    reset(&mut want_counts, &mut want_present, counts.len());
+                    filter_walk(cx, c, &doms, i, &mut want_counts, &mut want_present);
+                    assert_eq!(
+                        (&*counts, &*present),
+                        (&want_counts, &want_present),
+                        "stale PodTopologySpread domain totals (PreFilter)"
+                    );
                 }
-                present[d as usize] = true;
-                if let Some(pn) = &per_node {
-                    counts[d as usize] += i64::from(pn.get(nid.idx()).copied().unwrap_or(0));
-                }
+            } else {
+                filter_walk(cx, c, &doms, i, counts, present);
             }
         }
         s.min_match.clear();
@@ -523,6 +605,18 @@ impl PreScorePlugin for PodTopologySpread {
             };
             s.weights.push(((size + 2) as f64).ln());
         }
+        // Upstream's PreScore (scoring.go, `processAllNode`) adds to a domain
+        // some feasible node is in the matching pods of every node in it that
+        // passes the constraint's inclusion policies (`matchNodeInclusionPolicies`,
+        // common.go: the pod's required node affinity under nodeAffinityPolicy
+        // Honor, its tolerations under nodeTaintsPolicy Honor) and, with
+        // `requireAllTopologies`, has all the constraints' keys. When neither
+        // can exclude a node that has the constraint's key — the policies
+        // exclude nothing for this pod (`!check`: no nodeSelector or required
+        // affinity, or policy Ignore; taints policy Ignore) and keys are not
+        // required, or there is one, or every node has every key — that sum is
+        // the selector's total over the domain's nodes, kept by `MatchCounts`.
+        let all_keyed = !require_all || n == 1 || all_nodes_have_keys(cx, cs);
         for (i, c) in cs.iter().enumerate() {
             // Hostname counts are read per node in Score. No feasible node has
             // this key (e.g. the system default zone constraint on zoneless
@@ -531,18 +625,25 @@ impl PreScorePlugin for PodTopologySpread {
                 continue;
             }
             let Some(sel) = c.sel_id else { continue };
-            let per_node = cx.counts.per_node(sel);
             let (counts, present) = (&mut s.score_counts[i], &s.score_present[i]);
-            for &nid in cx.nodes {
-                let d = domain_of(&doms[i], nid);
-                if d == NONE
-                    || !present[d as usize]
-                    || (require_all && !has_all_keys(&doms, nid))
-                    || (c.check && !included(c, cx.spec, cx.world.node(nid)))
-                {
-                    continue;
+            if all_keyed && !c.check {
+                let totals = cx.counts.domain_totals(sel, c.key_id, cx.topo);
+                for (d, cnt) in counts.iter_mut().enumerate() {
+                    if present[d] {
+                        *cnt = i64::from(totals.get(d).copied().unwrap_or(0));
+                    }
                 }
-                counts[d as usize] += i64::from(per_node.get(nid.idx()).copied().unwrap_or(0));
+                #[cfg(debug_assertions)]
+                {
+                    let mut want = vec![0; counts.len()];
+                    score_walk(cx, c, sel, &doms, i, require_all, present, &mut want);
+                    assert_eq!(
+                        *counts, want,
+                        "stale PodTopologySpread domain totals (PreScore)"
+                    );
+                }
+            } else {
+                score_walk(cx, c, sel, &doms, i, require_all, present, counts);
             }
         }
         Status::SUCCESS
