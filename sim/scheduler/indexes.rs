@@ -408,6 +408,12 @@ impl TopologyIndex {
             .unwrap_or(NONE)
     }
 
+    /// The domain of nodes whose label `key` has the empty value, if one
+    /// has been seen.
+    pub fn empty_value_domain(&self, key: KeyId) -> Option<u32> {
+        self.keys.borrow()[key.0 as usize].1.ids.get("").copied()
+    }
+
     /// How many distinct domain ids `key` has handed out (an upper bound on
     /// live domains; ids are never reused).
     pub fn num_domains(&self, key: KeyId) -> usize {

@@ -407,6 +407,34 @@ fn topology_spread_score_system_defaults_from_service() {
     assert_eq!(sc("b").weighted, 200);
 }
 
+#[test]
+fn topology_spread_system_defaults_count_a_zoneless_node_as_the_empty_zone() {
+    // Upstream's initPreScoreState reads a missing zone label as "", so with
+    // a zoneless feasible node the zone constraint has 2 domains (z1, ""):
+    // weight ln(4) = 1.3863, not ln(3). Hostname: 3 nodes, ln(5) = 1.6094.
+    // a (z1, 2 pods): 2×1.6094 + 2 + 2×1.3863 + 4 = 11.99 → 12;
+    // b (z1): 2 + 6.77 = 8.77 → 9; c (no zone): hostname only, 2.
+    // Normalised 100×(12+2−s)/12: a 16, b 41, c 100.
+    let mut w = World::default();
+    let a = w.add_node(zoned("a", "z1"));
+    w.add_node(zoned("b", "z1"));
+    w.add_node(node("c", 8000, 32 * GI));
+    bound(&mut w, "w1", with_app(spec(100, MI), "web"), a);
+    bound(&mut w, "w2", with_app(spec(100, MI), "web"), a);
+    w.services.push(service("web", "web"));
+    let p = pod(&mut w, "p", with_app(spec(100, MI), "web"));
+    let mut s = sched("default", KubeVersion::DEFAULT);
+    sync(&mut s, &mut w, 0);
+    let e = s.explain(&w, p, 0);
+    let sc =
+        |n: &str| e.nodes.iter().find(|x| x.node == n).unwrap().scores["PodTopologySpread"].clone();
+    assert_eq!((sc("a").raw, sc("b").raw, sc("c").raw), (12, 9, 2));
+    assert_eq!(
+        (sc("a").normalized, sc("b").normalized, sc("c").normalized),
+        (16, 41, 100)
+    );
+}
+
 fn term(app: &str, key: &str) -> PodAffinityTerm {
     let mut l = Labels::new();
     l.insert("app".into(), app.into());

@@ -99,6 +99,7 @@ struct SpreadState {
     score_counts: Vec<Vec<i64>>,
     score_present: Vec<Vec<bool>>,
     topo_size: Vec<usize>,
+    keyless: Vec<bool>,
     weights: Vec<f64>,
     ignored: Vec<NodeId>,
     /// Score's memo (see `score_all`): by combination of the constraints'
@@ -578,6 +579,10 @@ impl PreScorePlugin for PodTopologySpread {
         s.ignored.clear();
         let doms: Vec<_> = cs.iter().map(|c| cx.topo.domains(c.key_id)).collect();
         // Without domains to count and nodes to ignore, the walk finds nothing.
+        // Per constraint: some feasible node lacks its key (only without
+        // `require_all`).
+        s.keyless.clear();
+        s.keyless.resize(n, false);
         if require_all || by_domain {
             for &nid in feasible {
                 if require_all && !has_all_keys(&doms, nid) {
@@ -589,7 +594,9 @@ impl PreScorePlugin for PodTopologySpread {
                         continue;
                     }
                     let d = domain_of(&doms[i], nid);
-                    if d != NONE && !s.score_present[i][d as usize] {
+                    if d == NONE {
+                        s.keyless[i] = true;
+                    } else if !s.score_present[i][d as usize] {
                         s.score_present[i][d as usize] = true;
                         s.topo_size[i] += 1;
                     }
@@ -601,7 +608,17 @@ impl PreScorePlugin for PodTopologySpread {
             let size = if c.hostname {
                 feasible.len() - s.ignored.len()
             } else {
-                s.topo_size[i]
+                // Upstream's `initPreScoreState` (scoring.go) reads a missing
+                // key as the value "": a feasible node without the key (the
+                // system default zone constraint on a zoneless node) adds the
+                // "" domain to `topoSize`, unless a node labelled with the
+                // empty value already did. Score never reads that domain's
+                // count for a keyless node, so only the weight sees it.
+                let empty_present = cx
+                    .topo
+                    .empty_value_domain(c.key_id)
+                    .is_some_and(|e| s.score_present[i].get(e as usize) == Some(&true));
+                s.topo_size[i] + usize::from(s.keyless[i] && !empty_present)
             };
             s.weights.push(((size + 2) as f64).ln());
         }
