@@ -159,23 +159,42 @@ pub struct Buffers {
 /// A cached static verdict without a cached status.
 const NO_STATUS: u32 = u32::MAX;
 
-/// A rejected node's status as the filters leave it: a static rejection
-/// names its interned status in `Buffers::static_statuses` and is cloned
-/// only if the cycle fails and needs its [`Diagnosis`]; most cycles find a
-/// node and drop the rejections.
-enum Rejection {
-    Interned(u32),
-    Owned(Status),
-}
+/// A rejected node's status as the filters leave it, in 4 bytes: a static
+/// rejection names its interned status in `Buffers::static_statuses`, any
+/// other its place in the cycle's `BatchBuffers::owned`. Statuses are
+/// cloned (or moved) into the [`Diagnosis`] only if the cycle fails; most
+/// cycles find a node and drop the rejections. A batch Job pod on
+/// cluster-day leaves ≈ 4,500 rejections per cycle, so they stay small.
+#[derive(Clone, Copy)]
+struct Rejection(u32);
 
 impl Rejection {
-    fn into_status(self, interned: &[Status]) -> Status {
-        match self {
-            Rejection::Interned(ix) => interned[ix as usize].clone(),
-            Rejection::Owned(s) => s,
+    const OWNED: u32 = 1 << 31;
+
+    fn interned(ix: u32) -> Rejection {
+        debug_assert!(ix < Self::OWNED);
+        Rejection(ix)
+    }
+
+    fn owned(s: Status, owned: &mut Vec<Status>) -> Rejection {
+        owned.push(s);
+        Rejection(Self::OWNED | (owned.len() - 1) as u32)
+    }
+
+    fn take(self, interned: &[Status], owned: &mut [Status]) -> Status {
+        if self.0 & Self::OWNED != 0 {
+            std::mem::replace(
+                &mut owned[(self.0 & !Self::OWNED) as usize],
+                Status::SUCCESS,
+            )
+        } else {
+            interned[self.0 as usize].clone()
         }
     }
 }
+
+/// A rejection whose status names no plugin (`filter_node` returned none).
+const NO_PLUGIN: u32 = u32::MAX;
 /// Distinct static rejection statuses kept; past it statuses are asked again.
 const MAX_STATIC_STATUSES: usize = 1024;
 
@@ -189,17 +208,19 @@ struct BatchBuffers {
     alive_at: Vec<usize>,
     masks: Vec<u32>,
     status_ix: Vec<u32>,
-    /// The rejected nodes of the chunk: position, status and plugin, sorted
-    /// by position once the chunk is filtered; `is_rejected` by position.
-    rejections: Vec<(usize, Rejection, Option<usize>)>,
+    /// The rejected nodes of the chunk: position, status and plugin
+    /// (`NO_PLUGIN`: none), sorted by position once the chunk is filtered;
+    /// `is_rejected` by position.
+    rejections: Vec<(u32, Rejection, u32)>,
     is_rejected: Vec<bool>,
     /// One filter's rejections among the nodes still standing (positions in
     /// `alive`), and what a batch filter returns before they are moved there.
-    rejected: Vec<(usize, Rejection)>,
+    rejected: Vec<(u32, Rejection)>,
     from_batch: Vec<(usize, Status)>,
     /// The cycle's rejected nodes so far, turned into `Diagnosis::statuses`
-    /// only when no node is feasible.
+    /// only when no node is feasible, and the statuses they own.
     diagnosed: Vec<(NodeId, Rejection)>,
+    owned: Vec<Status>,
     /// Nodes whose cached score is stale, their positions, their scores.
     stale: Vec<NodeId>,
     stale_at: Vec<usize>,
@@ -461,7 +482,9 @@ impl<'a> Cycle<'a> {
                 let (s, by) =
                     self.filter_node(run.cx, run.states, run.skip, n, &[], added, requested);
                 if !s.is_success() {
-                    b.rejections.push((j, Rejection::Owned(s), by));
+                    let r = Rejection::owned(s, &mut b.owned);
+                    let by = by.map_or(NO_PLUGIN, |i| i as u32);
+                    b.rejections.push((j as u32, r, by));
                     b.is_rejected[j] = true;
                 }
             } else {
@@ -546,41 +569,37 @@ impl<'a> Cycle<'a> {
                         // may have been skipped for this pod.
                         let ix = b.status_ix[a];
                         let r = if ix == NO_STATUS || b.masks[a].trailing_zeros() != k as u32 {
-                            Rejection::Owned(f.filter(
-                                run.cx,
-                                &run.states[i],
-                                &NodeInfo::of(world, n),
-                            ))
+                            let s = f.filter(run.cx, &run.states[i], &NodeInfo::of(world, n));
+                            Rejection::owned(s, &mut b.owned)
                         } else {
                             debug_assert_eq!(
                                 statuses[ix as usize],
                                 f.filter(run.cx, &run.states[i], &NodeInfo::of(world, n)),
                                 "stale static status"
                             );
-                            Rejection::Interned(ix)
+                            Rejection::interned(ix)
                         };
-                        b.rejected.push((a, r));
+                        b.rejected.push((a as u32, r));
                     }
                 }
             } else {
                 b.from_batch.clear();
                 f.filter_batch(run.cx, &run.states[i], &b.alive, &mut b.from_batch);
-                b.rejected.extend(
-                    b.from_batch
-                        .drain(..)
-                        .map(|(a, s)| (a, Rejection::Owned(s))),
-                );
+                for (a, s) in b.from_batch.drain(..) {
+                    b.rejected
+                        .push((a as u32, Rejection::owned(s, &mut b.owned)));
+                }
             }
             if b.rejected.is_empty() {
                 continue;
             }
             // Record the rejections and keep the rest, in order.
-            let mut next = b.rejected.drain(..).peekable();
+            let mut next = b.rejected.iter().copied().peekable();
             let mut keep = 0;
             for a in 0..b.alive.len() {
-                if next.peek().is_some_and(|(r, _)| *r == a) {
-                    let (_, s) = next.next().unwrap();
-                    b.rejections.push((b.alive_at[a], s, Some(i)));
+                if next.peek().is_some_and(|&(r, _)| r as usize == a) {
+                    let (_, r) = next.next().unwrap();
+                    b.rejections.push((b.alive_at[a] as u32, r, i as u32));
                     b.is_rejected[b.alive_at[a]] = true;
                 } else {
                     b.alive[keep] = b.alive[a];
@@ -711,6 +730,7 @@ impl<'a> Cycle<'a> {
         };
         let num_candidates = candidates.len();
         batch.diagnosed.clear();
+        batch.owned.clear();
 
         // A nominated node is tried first; if it passes, it is the only candidate.
         let pod = self.world.pod(self.pod);
@@ -776,14 +796,16 @@ impl<'a> Cycle<'a> {
                         .filter(|&(_, &r)| !r)
                         .map(|(&n, _)| n),
                 );
-                for (j, r, by) in batch.rejections.drain(..) {
-                    if let Some(i) = by {
-                        let name = self.profile.plugin_name(i);
+                let mut last = NO_PLUGIN;
+                for &(j, r, by) in &batch.rejections {
+                    if by != last && by != NO_PLUGIN {
+                        last = by;
+                        let name = self.profile.plugin_name(by as usize);
                         if !diag.rejectors.contains(&name) {
                             diag.rejectors.push(name);
                         }
                     }
-                    batch.diagnosed.push((batch.chunk[j], r));
+                    batch.diagnosed.push((batch.chunk[j as usize], r));
                 }
             }
         }
@@ -796,10 +818,11 @@ impl<'a> Cycle<'a> {
         *start = (*start + processed) % num_all;
 
         if feasible.is_empty() {
+            let owned = &mut batch.owned;
             diag.statuses = batch
                 .diagnosed
-                .drain(..)
-                .map(|(n, r)| (n, r.into_status(static_statuses)))
+                .iter()
+                .map(|&(n, r)| (n, r.take(static_statuses, owned)))
                 .collect();
             return Decision::Unschedulable(diag);
         }
