@@ -267,7 +267,8 @@ fn run_with(
         kubelet_out: Vec::new(),
         watch_buf: Vec::new(),
         check_invariants: opts.check_invariants,
-        lifecycle: NodeLifecycle::new(&scenario.controllers, version, &scenario.world),
+        lifecycle: NodeLifecycle::new(&scenario.controllers, version, &scenario.world)
+            .verified(opts.check_invariants),
         lifecycle_seen: 0,
         hpa: HpaController::new(&scenario.world, version),
         leases: Leases::new(&scenario.world, &mut rng_stream(seed, "kubelet/lease")),
@@ -341,7 +342,12 @@ fn run_with(
         sim.settle(t);
         sim.after_event(t);
         if sim.check_invariants {
-            if let Some(m) = sim.recoveries.violation.take() {
+            if let Some(m) = sim
+                .recoveries
+                .violation
+                .take()
+                .or_else(|| sim.lifecycle.violation.take())
+            {
                 return Err(Error::Internal(format!(
                     "invariant violated at {:.6}s after {:?}: {m}",
                     seconds(t),
@@ -695,6 +701,7 @@ impl Sim<'_> {
             return;
         }
         self.contact[n.idx()] = contact;
+        self.lifecycle.lease_changing(n, &self.leases);
         self.leases.set_contact(n, contact, now);
         if contact {
             let rebooted = self.rebooted.remove(&n);
@@ -1012,6 +1019,7 @@ impl Sim<'_> {
                 }
                 match c {
                     Change::PodAdded(_) => self.recorder.created += 1,
+                    Change::NodeUpdated(n) => self.lifecycle.node_updated(n),
                     Change::PodDeleting(p) => {
                         kubelet::on_deleting(&mut self.world, p, now, &mut self.kubelet_out)
                     }
