@@ -297,6 +297,11 @@ fn run_with(
         Some(ExplainRequest { at: Some(at), .. }) => (*at).min(duration),
         _ => duration,
     };
+    for (i, &c) in sim.contact.iter().enumerate() {
+        if !c {
+            sim.recoveries.contact_changed(NodeId(i as u32), false);
+        }
+    }
     sim.start();
     let sample_every = sample_interval(duration);
     sim.queue.schedule(0, Event::Sample);
@@ -701,6 +706,7 @@ impl Sim<'_> {
             return;
         }
         self.contact[n.idx()] = contact;
+        self.recoveries.contact_changed(n, contact);
         self.lifecycle.lease_changing(n, &self.leases);
         self.leases.set_contact(n, contact, now);
         if contact {
