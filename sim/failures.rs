@@ -12,6 +12,8 @@
 
 use rand_distr::{Distribution, Exp, Weibull};
 
+use std::collections::BTreeSet;
+
 use crate::controllers::nodelifecycle::LifecycleEvent;
 use crate::engine::{SECOND, Time, rng_stream};
 use crate::metrics::{Recovery, TimelineEntry, WorkloadRecovery, round6};
@@ -143,6 +145,64 @@ impl Workload {
             }
         }
     }
+
+    /// [`Workload::health`] from the World's per-owner tallies of active
+    /// Ready pods, less those on the nodes in `no_contact`, which must be
+    /// every node that is down or out of reach (a handful, where the
+    /// workload's own pods may be thousands).
+    pub fn health_tallied(self, w: &World, no_contact: &BTreeSet<NodeId>) -> (i64, i64) {
+        let ready = |o: Owner| w.tallies.ready(o);
+        let (desired, ready) = match self {
+            Workload::Deployment(d) => {
+                let dep = &w.deployments[d.idx()];
+                let ready = dep
+                    .replicasets
+                    .iter()
+                    .map(|&rs| ready(Owner::ReplicaSet(rs)))
+                    .sum();
+                (i64::from(dep.replicas), ready)
+            }
+            Workload::ReplicaSet(r) => (
+                i64::from(w.replicasets[r.idx()].replicas),
+                ready(Owner::ReplicaSet(r)),
+            ),
+            Workload::DaemonSet(d) => (i64::MAX, ready(Owner::DaemonSet(d))),
+            Workload::Job(j) => (i64::from(w.jobs[j.idx()].parallelism), ready(Owner::Job(j))),
+            Workload::StatefulSet(_) | Workload::Pod(_) => return self.health(w),
+        };
+        let out_of_contact = no_contact
+            .iter()
+            .flat_map(|&n| &w.node(n).pods)
+            .filter(|&&p| {
+                let pod = w.pod(p);
+                pod.is_active() && pod.ready && Workload::of(w, p) == self
+            })
+            .count() as i64;
+        (desired, ready - out_of_contact)
+    }
+}
+
+/// A workload's (desired, healthy) pods, from the tallies
+/// ([`Workload::health_tallied`]); with `verify` (and in debug builds)
+/// compared with a count of its pods, a difference noted in `violation`.
+fn tallied_health(
+    world: &World,
+    wl: Workload,
+    no_contact: &BTreeSet<NodeId>,
+    verify: bool,
+    violation: &mut Option<String>,
+) -> (i64, i64) {
+    let h = wl.health_tallied(world, no_contact);
+    if verify || cfg!(debug_assertions) {
+        let counted = wl.health(world);
+        debug_assert_eq!(h, counted, "stale health tally of {wl:?}");
+        if h != counted && violation.is_none() {
+            *violation = Some(format!(
+                "stale health tally of {wl:?}: {h:?}, counting its pods gives {counted:?}"
+            ));
+        }
+    }
+    h
 }
 
 /// One failure being followed.
@@ -189,6 +249,9 @@ pub struct Recoveries {
     /// `violation` one that was whole nonetheless (`--check-invariants`).
     pub verify: bool,
     pub violation: Option<String>,
+    /// Nodes down or out of reach of the control plane (kept by the run loop
+    /// through [`Recoveries::contact_changed`]).
+    no_contact: BTreeSet<NodeId>,
 }
 
 impl Recoveries {
@@ -226,7 +289,13 @@ impl Recoveries {
         let workloads = workloads
             .into_iter()
             .map(|wl| {
-                let (desired, ready) = wl.health(world);
+                let (desired, ready) = tallied_health(
+                    world,
+                    wl,
+                    &self.no_contact,
+                    self.verify,
+                    &mut self.violation,
+                );
                 (wl, desired.min(ready), None)
             })
             .collect();
@@ -246,6 +315,15 @@ impl Recoveries {
         });
         self.open.push(self.records.len() - 1);
         self.records.len() - 1
+    }
+
+    /// Node `n` is now up and in reach (`contact`) or not.
+    pub fn contact_changed(&mut self, n: NodeId, contact: bool) {
+        if contact {
+            self.no_contact.remove(&n);
+        } else {
+            self.no_contact.insert(n);
+        }
     }
 
     /// The failure goes on until `t` (e.g. a pod crashing for a while).
@@ -309,7 +387,13 @@ impl Recoveries {
                     }
                 }
                 if restored.is_none() && !skip {
-                    let (desired, ready) = wl.health(world);
+                    let (desired, ready) = tallied_health(
+                        world,
+                        *wl,
+                        &self.no_contact,
+                        self.verify,
+                        &mut self.violation,
+                    );
                     if ready >= (*target).min(desired) {
                         *restored = Some(now);
                         let (kind, ns, name) = wl.describe(world);
@@ -469,5 +553,68 @@ mod tests {
         }
         // Over 600 min with MTBF 30 min + 5 min repair, about 17 failures per node.
         assert!((20..=50).contains(&a.len()), "{}", a.len());
+    }
+
+    /// The tallied health (owner tallies less pods on nodes out of contact)
+    /// against counting pods: Ready, not Ready, terminating and finished
+    /// pods, on nodes up, down and out of reach.
+    #[test]
+    fn tallied_health_is_the_count_of_healthy_pods() {
+        use crate::controllers::testutil::*;
+        use crate::controllers::{ControllerRef, new_pod};
+        use crate::model::labels::LabelSelector;
+        let mut w = test_world();
+        let spec = spec_with_labels(&mut w, &[("app", "web")]);
+        let rs = w.add_replicaset(ReplicaSet {
+            meta: meta("web", &[("app", "web")]),
+            replicas: 6,
+            selector: LabelSelector::from_map(&labels(&[("app", "web")])),
+            spec,
+            owner: None,
+            min_ready_seconds: 0,
+            pods: Vec::new(),
+            rollout: Default::default(),
+            deleted: false,
+        });
+        run(&mut w, ControllerRef::ReplicaSet(rs), 0);
+        let pods = w.replicasets[rs.idx()].pods.clone();
+        for (k, &p) in pods.iter().enumerate() {
+            start(&mut w, p, Some(NodeId(k as u32 % 3)), 0);
+        }
+        w.set_ready(pods[3], false, 1);
+        w.mark_deleting(pods[4], 1);
+        w.set_phase(pods[5], PodPhase::Succeeded);
+        let job_spec = w.add_spec(PodSpec::default());
+        let job = add_job(&mut w, "batch", job_spec);
+        let mut jp = new_pod("batch-0".into(), "default", job_spec, Owner::Job(job));
+        jp.owner = Some(Owner::Job(job));
+        let jp = w.create_pod(jp, 0);
+        start(&mut w, jp, Some(NodeId(1)), 0);
+        let mut lone = new_pod("lone".into(), "default", job_spec, Owner::Job(job));
+        lone.owner = None;
+        let lone = w.create_pod(lone, 0);
+        start(&mut w, lone, Some(NodeId(2)), 0);
+        let workloads = [
+            Workload::ReplicaSet(rs),
+            Workload::Job(job),
+            Workload::Pod(lone),
+        ];
+        let mut no_contact = BTreeSet::new();
+        for (n, up, reachable) in [(1, false, true), (2, true, false), (1, true, true)] {
+            let node = &mut w.nodes[n];
+            node.up = up;
+            node.reachable = reachable;
+            if up && reachable {
+                no_contact.remove(&NodeId(n as u32));
+            } else {
+                no_contact.insert(NodeId(n as u32));
+            }
+            for wl in workloads {
+                assert_eq!(wl.health_tallied(&w, &no_contact), wl.health(&w), "{wl:?}");
+            }
+        }
+        // Pods 0 and 3 on node 0, 1 and 4 on node 1, 2 and 5 on node 2;
+        // node 1 back, node 2 out of reach: pods 0 and 1 are healthy.
+        assert_eq!(Workload::ReplicaSet(rs).health(&w), (6, 2));
     }
 }

@@ -15,7 +15,7 @@
 //! (the World is updated as if its status updates got through), except that it
 //! does not learn of new bindings and deletions until contact returns.
 
-use crate::controllers::nodelifecycle::LeaseView;
+use crate::controllers::nodelifecycle::{LeaseView, Renewals};
 use crate::engine::{SECOND, SimRng, Time};
 use crate::model::*;
 
@@ -74,6 +74,19 @@ impl Leases {
         l
     }
 
+    /// Nodes renewing on the given phases, all in contact (for tests).
+    #[cfg(test)]
+    pub(crate) fn with_phases(world: &World, phase: Vec<Time>) -> Leases {
+        let n = world.nodes.len();
+        assert_eq!(phase.len(), n);
+        Leases {
+            phase,
+            in_contact: vec![true; n],
+            since: vec![0; n],
+            last_before_loss: vec![Some(0); n],
+        }
+    }
+
     fn last_tick(&self, i: usize, t: Time) -> Time {
         let ph = self.phase[i];
         if t < ph {
@@ -112,6 +125,40 @@ impl LeaseView for Leases {
             }
         }
         self.last_before_loss[i]
+    }
+
+    fn renewals(&self, node: NodeId, now: Time) -> Renewals {
+        let i = node.idx();
+        let next = if i >= self.phase.len() {
+            (now / LEASE_RENEW_INTERVAL + 1) * LEASE_RENEW_INTERVAL
+        } else if !self.in_contact[i] {
+            return Renewals::Never;
+        } else if now < self.phase[i] {
+            self.phase[i]
+        } else {
+            // After `since` (at most `now`), so a renewal that shows.
+            self.last_tick(i, now) + LEASE_RENEW_INTERVAL
+        };
+        Renewals::Every {
+            next,
+            interval: LEASE_RENEW_INTERVAL,
+        }
+    }
+
+    fn renewed_since(&self, node: NodeId, now: Time) -> Time {
+        let i = node.idx();
+        if i >= self.phase.len() {
+            return now / LEASE_RENEW_INTERVAL * LEASE_RENEW_INTERVAL;
+        }
+        if self.in_contact[i] {
+            let t = self.last_tick(i, now);
+            if t >= self.since[i] {
+                return t;
+            }
+        }
+        // The renewal from before contact was lost, which the current state
+        // shows at every time before its first tick.
+        0
     }
 }
 
@@ -325,6 +372,62 @@ mod tests {
         l.set_contact(n, true, 101 * SECOND);
         assert_eq!(l.renew_time(n, 102 * SECOND), Some(23 * SECOND));
         assert_eq!(l.renew_time(n, 103 * SECOND), Some(103 * SECOND));
+    }
+
+    /// `renewals` and `renewed_since` against `renew_time` read every
+    /// millisecond, through contact losses and returns.
+    #[test]
+    fn renewal_schedule_agrees_with_renew_time() {
+        use crate::engine::MILLISECOND;
+        let mut l = Leases {
+            phase: vec![3 * SECOND, 0, 7_250 * MILLISECOND],
+            in_contact: vec![true, true, false],
+            since: vec![0; 3],
+            last_before_loss: vec![Some(0); 3],
+        };
+        let ms = MILLISECOND;
+        let changes = [
+            (31_000 * ms, 0, false),
+            (55_500 * ms, 0, true),
+            (40_000 * ms, 1, false),
+            (40_001 * ms, 1, true),
+            (12_000 * ms, 2, true),
+        ];
+        let mut now = 0;
+        while now < 120 * SECOND {
+            for &(at, n, c) in &changes {
+                if at == now {
+                    l.set_contact(NodeId(n), c, now);
+                }
+            }
+            // The node beyond the table renews on a phase-0 grid.
+            for n in 0..4 {
+                let id = NodeId(n);
+                let value = l.renew_time(id, now);
+                // renewed_since: the earliest time from which the value held.
+                let since = l.renewed_since(id, now);
+                assert_eq!(l.renew_time(id, since), value, "node {n} at {now}");
+                if since > 0 {
+                    assert_ne!(l.renew_time(id, since - 1), value, "node {n} at {now}");
+                }
+                // renewals: the next change, then one at least every interval.
+                match l.renewals(id, now) {
+                    Renewals::Never => {
+                        assert_eq!(l.renew_time(id, now + 60 * SECOND), value);
+                    }
+                    Renewals::Every { next, interval } => {
+                        assert!(next > now);
+                        assert_eq!(l.renew_time(id, next - 1), value);
+                        assert_ne!(l.renew_time(id, next), value);
+                        assert_eq!(l.renew_time(id, next), Some(next));
+                        let later = next + interval;
+                        assert_eq!(l.renew_time(id, later), Some(later));
+                    }
+                    Renewals::Unknown => panic!("Leases always knows"),
+                }
+            }
+            now += 250 * ms;
+        }
     }
 
     #[test]

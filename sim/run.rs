@@ -133,6 +133,9 @@ struct Sim<'a> {
     requeue: Vec<(Time, ControllerRef)>,
     kubelet_out: Vec<(Time, PodId, u32, KubeletAction)>,
     watch_buf: Vec<ControllerRef>,
+    /// The World's change log being delivered (a buffer kept between
+    /// settles, swapped with `World::changes`, so that neither reallocates).
+    change_buf: Vec<Change>,
     check_invariants: bool,
     lifecycle: NodeLifecycle,
     lifecycle_seen: usize,
@@ -266,8 +269,10 @@ fn run_with(
         requeue: Vec::new(),
         kubelet_out: Vec::new(),
         watch_buf: Vec::new(),
+        change_buf: Vec::new(),
         check_invariants: opts.check_invariants,
-        lifecycle: NodeLifecycle::new(&scenario.controllers, version, &scenario.world),
+        lifecycle: NodeLifecycle::new(&scenario.controllers, version, &scenario.world)
+            .verified(opts.check_invariants),
         lifecycle_seen: 0,
         hpa: HpaController::new(&scenario.world, version),
         leases: Leases::new(&scenario.world, &mut rng_stream(seed, "kubelet/lease")),
@@ -296,6 +301,11 @@ fn run_with(
         Some(ExplainRequest { at: Some(at), .. }) => (*at).min(duration),
         _ => duration,
     };
+    for (i, &c) in sim.contact.iter().enumerate() {
+        if !c {
+            sim.recoveries.contact_changed(NodeId(i as u32), false);
+        }
+    }
     sim.start();
     let sample_every = sample_interval(duration);
     sim.queue.schedule(0, Event::Sample);
@@ -341,7 +351,12 @@ fn run_with(
         sim.settle(t);
         sim.after_event(t);
         if sim.check_invariants {
-            if let Some(m) = sim.recoveries.violation.take() {
+            if let Some(m) = sim
+                .recoveries
+                .violation
+                .take()
+                .or_else(|| sim.lifecycle.violation.take())
+            {
                 return Err(Error::Internal(format!(
                     "invariant violated at {:.6}s after {:?}: {m}",
                     seconds(t),
@@ -695,6 +710,8 @@ impl Sim<'_> {
             return;
         }
         self.contact[n.idx()] = contact;
+        self.recoveries.contact_changed(n, contact);
+        self.lifecycle.lease_changing(n, &self.leases);
         self.leases.set_contact(n, contact, now);
         if contact {
             let rebooted = self.rebooted.remove(&n);
@@ -996,11 +1013,13 @@ impl Sim<'_> {
     /// Deliver World changes to every watcher until none are left.
     fn settle(&mut self, now: Time) {
         loop {
-            let changes = std::mem::take(&mut self.world.changes);
+            let mut changes = std::mem::take(&mut self.change_buf);
+            std::mem::swap(&mut changes, &mut self.world.changes);
             if changes.is_empty() {
+                self.change_buf = changes;
                 break;
             }
-            for c in changes {
+            for c in changes.drain(..) {
                 if self.recoveries.any_open() {
                     match c {
                         Change::PodAdded(p) | Change::PodUpdated(p) => {
@@ -1012,6 +1031,7 @@ impl Sim<'_> {
                 }
                 match c {
                     Change::PodAdded(_) => self.recorder.created += 1,
+                    Change::NodeUpdated(n) => self.lifecycle.node_updated(n),
                     Change::PodDeleting(p) => {
                         kubelet::on_deleting(&mut self.world, p, now, &mut self.kubelet_out)
                     }
@@ -1032,15 +1052,22 @@ impl Sim<'_> {
                 }
                 self.watch_buf = buf;
             }
+            self.change_buf = changes;
         }
-        for (t, r) in std::mem::take(&mut self.requeue) {
+        // Buffers drained in place and kept, unless something refilled them.
+        let mut requeue = std::mem::take(&mut self.requeue);
+        for (t, r) in requeue.drain(..) {
             if t <= now {
                 self.wake(r);
             } else {
                 self.schedule(t, Event::Reconcile(r));
             }
         }
-        for (t, pod, generation, action) in std::mem::take(&mut self.kubelet_out) {
+        if self.requeue.is_empty() {
+            self.requeue = requeue;
+        }
+        let mut kubelet_out = std::mem::take(&mut self.kubelet_out);
+        for (t, pod, generation, action) in kubelet_out.drain(..) {
             self.schedule(
                 t,
                 Event::Kubelet {
@@ -1049,6 +1076,9 @@ impl Sim<'_> {
                     action,
                 },
             );
+        }
+        if self.kubelet_out.is_empty() {
+            self.kubelet_out = kubelet_out;
         }
         if let Some(w) = self.scheduler.next_wakeup(now)
             && self.scheduler_wake.is_none_or(|cur| w < cur)

@@ -157,7 +157,24 @@ fn node_spec(w: &mut World, template: SpecId, node: NodeId) -> SpecId {
     });
     let s = w.add_spec(spec);
     w.daemon_pod_specs.insert((template, node), s);
+    let origin = &mut w.daemon_pod_spec_origin;
+    if origin.len() <= s.idx() {
+        origin.resize(s.idx() + 1, None);
+    }
+    origin[s.idx()] = Some((template, node));
     s
+}
+
+/// Whether `spec` is the per-node copy of `template` for `node`:
+/// `daemon_pod_specs[(template, node)] == spec`, without hashing.
+fn is_copy_of(w: &World, spec: SpecId, template: SpecId, node: NodeId) -> bool {
+    let origin = w.daemon_pod_spec_origin.get(spec.idx()).copied().flatten();
+    debug_assert_eq!(
+        origin == Some((template, node)),
+        w.daemon_pod_specs.get(&(template, node)) == Some(&spec),
+        "stale daemon_pod_spec_origin of {spec:?}"
+    );
+    origin == Some((template, node))
 }
 
 /// `GetTargetNodeName`: the node a pod is bound to, or the one its
@@ -197,13 +214,13 @@ impl PodsByNode {
         PodsByNode(v)
     }
 
-    /// The pods on node `n`.
-    fn on(&self, n: NodeId) -> impl Iterator<Item = PodId> + '_ {
-        let start = self.0.partition_point(|&(m, _)| m < n);
-        self.0[start..]
-            .iter()
-            .take_while(move |&&(m, _)| m == n)
-            .map(|&(_, p)| p)
+    /// A walk over the nodes in increasing order (a sync's order).
+    fn cursor(&self) -> NodeCursor<'_> {
+        NodeCursor {
+            pairs: &self.0,
+            at: 0,
+            last: None,
+        }
     }
 
     /// Each node with pods, and its pods, in node order.
@@ -211,6 +228,31 @@ impl PodsByNode {
         self.0
             .chunk_by(|a, b| a.0 == b.0)
             .map(|g| (g[0].0, g.iter().map(|&(_, p)| p)))
+    }
+}
+
+/// [`PodsByNode`] read node by node in increasing order: one pass over the
+/// pairs instead of a binary search per node.
+struct NodeCursor<'a> {
+    pairs: &'a [(NodeId, PodId)],
+    at: usize,
+    last: Option<NodeId>,
+}
+
+impl<'a> NodeCursor<'a> {
+    /// The pods on node `n`, which comes after every node asked before.
+    fn on(&mut self, n: NodeId) -> impl Iterator<Item = PodId> + 'a {
+        debug_assert!(self.last.is_none_or(|l| l < n), "nodes out of order");
+        self.last = Some(n);
+        let pairs = self.pairs;
+        while self.at < pairs.len() && pairs[self.at].0 < n {
+            self.at += 1;
+        }
+        let start = self.at;
+        while self.at < pairs.len() && pairs[self.at].0 == n {
+            self.at += 1;
+        }
+        pairs[start..self.at].iter().map(|&(_, p)| p)
     }
 }
 
@@ -236,9 +278,10 @@ pub fn reconcile(ctx: &mut Ctx, id: DaemonSetId) {
     let tolerations = with_daemon_tolerations(w.spec(template).tolerations.clone());
     let mut need: Vec<NodeId> = Vec::new();
     let mut delete: Vec<PodId> = Vec::new();
+    let mut cursor = by_node.cursor();
     for (n, node) in w.live_nodes() {
         let (run, keep) = should_run(w.spec(template), &tolerations, node);
-        let mut pods = by_node.on(n).peekable();
+        let mut pods = cursor.on(n).peekable();
         if run && pods.peek().is_none() {
             need.push(n);
         } else if keep {
@@ -262,12 +305,13 @@ pub fn reconcile(ctx: &mut Ctx, id: DaemonSetId) {
             delete.extend(pods.filter(|&p| w.pod(p).deleting_since.is_none()));
         }
     }
-    let manage_acted = !need.is_empty() || !delete.is_empty();
-    sync_nodes(w, id, &need, &delete, now);
     // Upstream's expectations hold the rolling update back until the
     // informer has seen this sync's creations and deletions: the next sync.
-    if !manage_acted {
-        rolling_update(w, id, now);
+    if need.is_empty() && delete.is_empty() {
+        // Nothing changed since `by_node` was made.
+        rolling_update(w, id, &by_node, now);
+    } else {
+        sync_nodes(w, id, &need, &delete, now);
     }
 }
 
@@ -290,18 +334,17 @@ fn sync_nodes(w: &mut World, id: DaemonSetId, need: &[NodeId], delete: &[PodId],
 /// update.go `rollingUpdate` (no surge): replace pods made from an older
 /// template, unavailable old ones at once, available ones while fewer than
 /// maxUnavailable nodes are unavailable.
-fn rolling_update(w: &mut World, id: DaemonSetId, now: Time) {
+fn rolling_update(w: &mut World, id: DaemonSetId, by_node: &PodsByNode, now: Time) {
     let template = w.daemonsets[id.idx()].spec;
     let mut unavailable = 0;
     let mut replace = Vec::new();
     let mut candidates = Vec::new();
-    for (n, pods) in PodsByNode::of(w, id).groups() {
-        let current = w.daemon_pod_specs.get(&(template, n)).copied();
+    for (n, pods) in by_node.groups() {
         // Live (not terminating) pods from the current template and from older
         // ones: how many, and the first of each.
         let (mut new, mut old) = ((0, None), (0, None));
         for p in pods.filter(|&p| w.pod(p).deleting_since.is_none()) {
-            let slot = if Some(w.pod(p).spec) == current {
+            let slot = if is_copy_of(w, w.pod(p).spec, template, n) {
                 &mut new
             } else {
                 &mut old
@@ -331,12 +374,13 @@ pub fn status(w: &World, id: DaemonSetId) -> WorkloadStatus {
     let by_node = PodsByNode::of(w, id);
     let tolerations = with_daemon_tolerations(w.spec(template).tolerations.clone());
     let mut s = WorkloadStatus::default();
+    let mut cursor = by_node.cursor();
     for (n, node) in w.live_nodes() {
         if !should_run(w.spec(template), &tolerations, node).0 {
             continue;
         }
         s.desired += 1;
-        let mut pods: Vec<PodId> = by_node.on(n).collect();
+        let mut pods: Vec<PodId> = cursor.on(n).collect();
         if pods.is_empty() {
             continue;
         }
@@ -347,7 +391,7 @@ pub fn status(w: &World, id: DaemonSetId) -> WorkloadStatus {
             s.ready += 1;
             s.available += 1;
         }
-        if w.daemon_pod_specs.get(&(template, n)) == Some(&pod.spec) {
+        if is_copy_of(w, pod.spec, template, n) {
             s.up_to_date += 1;
         }
     }
@@ -609,5 +653,37 @@ mod tests {
         assert_eq!(woken(&mut v, &w).len(), 2);
         w.nodes[0].deleted = true;
         assert_eq!(woken(&mut v, &w).len(), 2);
+    }
+
+    /// The cursor gives each node's pods as a search of the whole list
+    /// would, for any increasing sequence of nodes (nodes without pods,
+    /// nodes skipped, pods on nodes never asked).
+    #[test]
+    fn cursor_reads_each_node_as_a_search_would() {
+        let pairs: Vec<(NodeId, PodId)> = [(0, 4), (0, 9), (2, 1), (3, 3), (3, 5), (3, 7), (7, 2)]
+            .iter()
+            .map(|&(n, p)| (NodeId(n), PodId(p)))
+            .collect();
+        let by_node = PodsByNode(pairs.clone());
+        let search = |n: NodeId| -> Vec<PodId> {
+            pairs
+                .iter()
+                .filter(|&&(m, _)| m == n)
+                .map(|&(_, p)| p)
+                .collect()
+        };
+        for asked in [
+            vec![0, 1, 2, 3, 4, 5, 6, 7, 8],
+            vec![1, 3, 8],
+            vec![2, 7],
+            vec![5],
+            vec![],
+        ] {
+            let mut cursor = by_node.cursor();
+            for n in asked {
+                let n = NodeId(n);
+                assert_eq!(cursor.on(n).collect::<Vec<_>>(), search(n), "node {n:?}");
+            }
+        }
     }
 }

@@ -33,12 +33,24 @@
 //!   update stands (later updates neither postpone nor advance it), and it is
 //!   cancelled when the taint goes.
 //!
+//! A pass visits only the nodes whose state can change at it (upstream
+//! walks every node): nodes not Ready, nodes something changed (a Lease's
+//! contact, the node object), and Ready nodes whose grace period can run out
+//! before their next renewal is seen, found in a heap of wake-up times. A
+//! skipped node's `renew_seen` and `probe` are brought up to date when it is
+//! next visited, from the recorded pass times and [`LeaseView::renewed_since`]
+//! (exactly what visiting it at every pass would have left). With
+//! verification on (debug builds, `--check-invariants`) every pass also
+//! keeps the per-pass values and checks that each skipped node's visit would
+//! have changed nothing.
+//!
 //! Simplified: the Ready=False path (`not-ready` taint) is implemented but
 //! nothing in the simulation makes a kubelet post Ready=False; node status
 //! posted by the kubelet is folded into the Lease (a node whose Lease is
 //! renewed again is Ready again at the next monitor pass).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
 use crate::engine::{MILLISECOND, SECOND, Time};
 use crate::model::taints::{Taint, TaintEffect, Toleration, TolerationOp};
@@ -67,11 +79,38 @@ pub enum ZoneState {
     PartialDisruption,
 }
 
+/// How a node's Lease renewTime will change after a time, as long as nothing
+/// changes the kubelet's side (whoever changes it calls
+/// [`NodeLifecycle::lease_changing`] first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Renewals {
+    /// Not known: the controller looks at the node at every pass.
+    Unknown,
+    /// It stays as it is.
+    Never,
+    /// It changes at `next` and from then on at least every `interval`, each
+    /// time to a value it never had before.
+    Every { next: Time, interval: Time },
+}
+
 /// Where a Lease renewal comes from: the kubelet side, read by the controller
 /// as the API server would show it.
 pub trait LeaseView {
     /// The renewTime of the node's Lease at `now`, if it was ever renewed.
+    /// For a fixed kubelet-side state, non-decreasing in `now`.
     fn renew_time(&self, node: NodeId, now: Time) -> Option<Time>;
+
+    /// How `renew_time` changes after `now` (see [`Renewals`]).
+    fn renewals(&self, _node: NodeId, _now: Time) -> Renewals {
+        Renewals::Unknown
+    }
+
+    /// The earliest time since which `renew_time` has returned
+    /// `renew_time(node, now)`, for the current kubelet-side state. Only
+    /// asked when `renewals` is not `Unknown`.
+    fn renewed_since(&self, _node: NodeId, now: Time) -> Time {
+        now
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -82,6 +121,14 @@ struct NodeHealth {
     ever_ready: bool,
     /// Index into `zones`.
     zone: usize,
+    /// `renew_seen` and `probe` are as passes `passes[..seen]` left them.
+    seen: usize,
+    /// The first time at which a pass must visit the node (`Time::MAX`: not
+    /// before something changes); the entry of `wakes` with this time is the
+    /// live one.
+    wake: Time,
+    /// Counted in `zone_counts` (not deleted).
+    counted: bool,
 }
 
 /// A token bucket of burst 1 (`flowcontrol.NewTokenBucketRateLimiter(qps, 1)`):
@@ -166,6 +213,21 @@ pub struct NodeLifecycle {
     scheduled: BTreeMap<PodId, (Time, Time, u64)>,
     next_token: u64,
     pub log: Vec<(Time, LifecycleEvent)>,
+    /// The time of every monitor pass so far.
+    passes: Vec<Time>,
+    /// (wake time, node): nodes to visit at the first pass at or after it.
+    wakes: BinaryHeap<Reverse<(Time, u32)>>,
+    /// Per zone: (Ready, not Ready) nodes that are not deleted.
+    zone_counts: Vec<(usize, usize)>,
+    /// Nodes visited at the current pass (a buffer).
+    visit: Vec<u32>,
+    /// Visit every node at every pass, as upstream (the reference in tests).
+    full: bool,
+    /// With verification: `(renew_seen, probe)` of every node as visiting it
+    /// at every pass leaves them.
+    shadow: Option<Vec<(Option<Time>, Time)>>,
+    /// The first disagreement verification found (`--check-invariants`).
+    pub violation: Option<String>,
 }
 
 /// Upstream's zone key (`GetZoneKey`): region and zone labels.
@@ -213,9 +275,148 @@ impl NodeLifecycle {
             scheduled: BTreeMap::new(),
             next_token: 0,
             log: Vec::new(),
+            passes: Vec::new(),
+            wakes: BinaryHeap::new(),
+            zone_counts: Vec::new(),
+            visit: Vec::new(),
+            full: false,
+            shadow: None,
+            violation: None,
         };
         nl.ensure(world, 0);
-        nl
+        nl.verified(cfg!(debug_assertions))
+    }
+
+    /// With `verify`, every pass is checked against visiting every node
+    /// (always on in debug builds).
+    pub fn verified(mut self, verify: bool) -> NodeLifecycle {
+        if verify && self.shadow.is_none() {
+            self.shadow = Some(
+                self.health
+                    .iter()
+                    .map(|h| (h.renew_seen, h.probe))
+                    .collect(),
+            );
+        }
+        self
+    }
+
+    /// Visit every node at every pass, as upstream does (the reference the
+    /// tests compare with).
+    #[cfg(test)]
+    fn full_scan(mut self) -> NodeLifecycle {
+        self.full = true;
+        self
+    }
+
+    /// The node's Lease is about to change on the kubelet side (contact lost
+    /// or regained): bring what the controller saw of it up to date under the
+    /// old state, and look at the node at the next pass.
+    pub fn lease_changing(&mut self, node: NodeId, leases: &dyn LeaseView) {
+        let i = node.idx();
+        if i >= self.health.len() {
+            return;
+        }
+        if let Some(last) = self.passes.len().checked_sub(1) {
+            self.materialise(i, leases, last);
+        }
+        self.set_wake(i, 0);
+    }
+
+    /// The node object changed: look at it at the next pass.
+    pub fn node_updated(&mut self, node: NodeId) {
+        if node.idx() < self.health.len() {
+            self.set_wake(node.idx(), 0);
+        }
+    }
+
+    fn set_wake(&mut self, i: usize, at: Time) {
+        if self.full {
+            return;
+        }
+        let h = &mut self.health[i];
+        if at == h.wake {
+            return;
+        }
+        h.wake = at;
+        if at != Time::MAX {
+            self.wakes.push(Reverse((at, i as u32)));
+        }
+    }
+
+    /// What visiting node `i` at every pass up to `passes[upto]` would have
+    /// left in (`renew_seen`, `probe`), and whether the renewal changed at
+    /// that last pass.
+    fn materialised(
+        &self,
+        i: usize,
+        leases: &dyn LeaseView,
+        upto: usize,
+    ) -> (Option<Time>, Time, bool) {
+        let h = &self.health[i];
+        if h.seen > upto {
+            return (h.renew_seen, h.probe, false);
+        }
+        let now = self.passes[upto];
+        let renew = leases.renew_time(NodeId(i as u32), now);
+        if renew == h.renew_seen {
+            return (renew, h.probe, false);
+        }
+        if h.seen == upto {
+            return (renew, now, true);
+        }
+        // Skipped passes: the renewal was first seen at the first of them
+        // at or after the time it has been showing since (renewTime does not
+        // decrease while the kubelet side is unchanged, and every change of
+        // that side brought `seen` up to the last pass before it).
+        let since = leases.renewed_since(NodeId(i as u32), now);
+        let window = &self.passes[h.seen..=upto];
+        let probe = window[window.partition_point(|&p| p < since)];
+        (renew, probe, probe == now)
+    }
+
+    fn materialise(&mut self, i: usize, leases: &dyn LeaseView, upto: usize) -> bool {
+        let (renew, probe, changed_now) = self.materialised(i, leases, upto);
+        let h = &mut self.health[i];
+        h.renew_seen = renew;
+        h.probe = probe;
+        h.seen = h.seen.max(upto + 1);
+        changed_now
+    }
+
+    fn grace_of(&self, h: &NodeHealth) -> Time {
+        if h.ever_ready {
+            self.grace
+        } else {
+            self.cfg.node_startup_grace_period
+        }
+    }
+
+    /// When a pass must next visit node `i`, just visited at `now`: a node
+    /// not Ready at every pass; a Ready one when its grace period could run
+    /// out before a renewal is seen.
+    fn next_visit(&self, i: usize, leases: &dyn LeaseView, now: Time) -> Time {
+        let h = &self.health[i];
+        if self.full || h.status != ReadyStatus::True {
+            return now + 1;
+        }
+        let grace = self.grace_of(h);
+        // The first time at which `now > probe + grace`.
+        let expiry = h.probe + grace + 1;
+        match leases.renewals(NodeId(i as u32), now) {
+            Renewals::Unknown => now + 1,
+            Renewals::Never => expiry,
+            // From `next` on, a pass sees a renewal younger than `interval`,
+            // first seen at or after the time it was made: never out of
+            // grace if `interval <= grace`.
+            Renewals::Every { next, interval } => {
+                if expiry < next || interval > grace {
+                    expiry
+                } else {
+                    Time::MAX
+                }
+            }
+        }
     }
 
     pub fn grace_period(&self) -> Time {
@@ -253,6 +454,7 @@ impl NodeLifecycle {
                     self.zones.len() - 1
                 }
             };
+            let i = self.health.len();
             self.health.push(NodeHealth {
                 zone,
                 probe: now,
@@ -263,57 +465,180 @@ impl NodeLifecycle {
                     ReadyStatus::Unknown
                 },
                 ever_ready: n.ready,
+                seen: self.passes.len(),
+                wake: Time::MAX,
+                counted: false,
             });
+            if self.zone_counts.len() < self.zones.len() {
+                self.zone_counts.resize(self.zones.len(), (0, 0));
+            }
+            if !n.deleted {
+                self.count(zone, n.ready, 1);
+                self.health[i].counted = true;
+            }
+            if let Some(shadow) = &mut self.shadow {
+                shadow.push((None, now));
+            }
+            self.set_wake(i, now);
         }
+    }
+
+    /// Adds `delta` (±1) to the zone's Ready or not Ready count.
+    fn count(&mut self, zone: usize, ready: bool, delta: isize) {
+        let c = &mut self.zone_counts[zone];
+        let slot = if ready { &mut c.0 } else { &mut c.1 };
+        *slot = slot.checked_add_signed(delta).expect("zone count");
     }
 
     /// One `monitorNodeHealth` pass.
     pub fn monitor(&mut self, world: &mut World, leases: &dyn LeaseView, now: Time) -> Followups {
         self.ensure(world, now);
+        let pass = self.passes.len();
+        self.passes.push(now);
+        if self.shadow.is_some() {
+            self.shadow_pass(world, leases, now);
+        }
         let mut out = Followups::default();
-        // Per zone: (Ready, not Ready) nodes.
-        let mut zone_conditions: Vec<(usize, usize)> = vec![(0, 0); self.zones.len()];
-        for i in 0..world.nodes.len() {
-            let id = NodeId(i as u32);
-            if world.nodes[i].deleted {
-                continue;
-            }
-            let renew = leases.renew_time(id, now);
-            let h = &mut self.health[i];
-            let observed = h.status;
-            if renew != h.renew_seen {
-                h.renew_seen = renew;
-                h.probe = now;
-                // A renewal after an outage comes with the kubelet posting
-                // Ready=True (folded into the Lease here).
-                if h.status != ReadyStatus::True && renew.is_some() {
-                    h.status = ReadyStatus::True;
-                    h.ever_ready = true;
+        let mut visit = std::mem::take(&mut self.visit);
+        visit.clear();
+        if self.full {
+            visit.extend(0..self.health.len() as u32);
+        } else {
+            while let Some(&Reverse((at, i))) = self.wakes.peek() {
+                if at > now {
+                    break;
+                }
+                self.wakes.pop();
+                let h = &mut self.health[i as usize];
+                if h.wake == at {
+                    h.wake = Time::MAX;
+                    visit.push(i);
                 }
             }
-            let grace = if h.ever_ready {
-                self.grace
-            } else {
-                self.cfg.node_startup_grace_period
-            };
+            // Upstream's order: by node.
+            visit.sort_unstable();
+        }
+        for &v in &visit {
+            let i = v as usize;
+            let id = NodeId(v);
+            if world.nodes[i].deleted {
+                if self.health[i].counted {
+                    let (zone, ready) = (self.health[i].zone, self.health[i].status);
+                    self.count(zone, ready == ReadyStatus::True, -1);
+                    self.health[i].counted = false;
+                }
+                self.health[i].wake = Time::MAX;
+                continue;
+            }
+            let changed = self.materialise(i, leases, pass);
+            let grace = self.grace_of(&self.health[i]);
+            let h = &mut self.health[i];
+            let observed = h.status;
+            // A renewal after an outage comes with the kubelet posting
+            // Ready=True (folded into the Lease here). A node not Ready is
+            // visited at every pass, so `changed` is a change at this one.
+            if changed && h.status != ReadyStatus::True && h.renew_seen.is_some() {
+                h.status = ReadyStatus::True;
+                h.ever_ready = true;
+            }
             if now > h.probe + grace && h.status != ReadyStatus::Unknown {
                 h.status = ReadyStatus::Unknown;
             }
             let current = h.status;
-            let entry = &mut zone_conditions[h.zone];
-            if current == ReadyStatus::True {
-                entry.0 += 1;
-            } else {
-                entry.1 += 1;
-            }
+            let zone = h.zone;
             if current != observed {
+                let (was, is) = (observed == ReadyStatus::True, current == ReadyStatus::True);
+                if was != is {
+                    self.count(zone, was, -1);
+                    self.count(zone, is, 1);
+                }
                 self.transition(world, id, observed, current, now, &mut out);
             }
             self.process_taint_based_eviction(world, id, current, now, &mut out);
+            let wake = self.next_visit(i, leases, now);
+            self.set_wake(i, wake);
         }
-        self.handle_disruption(world, &zone_conditions, now, &mut out);
+        self.visit = visit;
+        let conditions = self.zone_counts.clone();
+        self.handle_disruption(world, leases, &conditions, now, &mut out);
+        if self.shadow.is_some() {
+            self.verify_pass(world, leases, now);
+        }
         out.taint_pass = self.next_taint_pass(now);
         out
+    }
+
+    /// Verification: what visiting every node at this pass leaves in
+    /// (`renew_seen`, `probe`).
+    fn shadow_pass(&mut self, world: &World, leases: &dyn LeaseView, now: Time) {
+        let shadow = self.shadow.as_mut().expect("verifying");
+        for (i, s) in shadow.iter_mut().enumerate() {
+            if world.nodes[i].deleted {
+                continue;
+            }
+            let renew = leases.renew_time(NodeId(i as u32), now);
+            if renew != s.0 {
+                *s = (renew, now);
+            }
+        }
+    }
+
+    /// Verification: every node's state as visiting every node would have
+    /// it, every skipped node one whose visit would have changed nothing,
+    /// and the zone counts a recount.
+    fn verify_pass(&mut self, world: &World, leases: &dyn LeaseView, now: Time) {
+        let pass = self.passes.len() - 1;
+        let shadow = self.shadow.as_ref().expect("verifying");
+        let mut counts = vec![(0, 0); self.zones.len()];
+        let mut problem = None;
+        for (i, h) in self.health.iter().enumerate() {
+            let node = &world.nodes[i];
+            if node.deleted {
+                continue;
+            }
+            let (renew, probe, _) = self.materialised(i, leases, pass);
+            if (renew, probe) != shadow[i] {
+                problem.get_or_insert(format!(
+                    "stale lease view of node {i}: (renew, probe) {:?}, visiting every pass gives {:?}",
+                    (renew, probe),
+                    shadow[i]
+                ));
+            }
+            if h.status == ReadyStatus::True {
+                counts[h.zone].0 += 1;
+            } else {
+                counts[h.zone].1 += 1;
+            }
+            if h.seen > pass {
+                continue;
+            }
+            // Skipped: the visit would have found it Ready, in grace, with no
+            // NoExecute taint of the controller's and in no tainting queue.
+            let tainted = node.taints.iter().any(|t| {
+                t.effect == TaintEffect::NoExecute
+                    && (t.key == TAINT_NODE_UNREACHABLE || t.key == TAINT_NODE_NOT_READY)
+            });
+            if h.status != ReadyStatus::True
+                || now > probe + self.grace_of(h)
+                || tainted
+                || self.zones[h.zone].queue.contains(&NodeId(i as u32))
+            {
+                problem.get_or_insert(format!(
+                    "stale node monitor: node {i} skipped at {now} but its visit would act ({:?}, probe {probe}, tainted {tainted})",
+                    h.status
+                ));
+            }
+        }
+        if counts != self.zone_counts {
+            problem.get_or_insert(format!(
+                "stale zone counts {:?}, recount {counts:?}",
+                self.zone_counts
+            ));
+        }
+        if let Some(m) = problem {
+            debug_assert!(false, "{m}");
+            self.violation.get_or_insert(m);
+        }
     }
 
     fn transition(
@@ -414,6 +739,7 @@ impl NodeLifecycle {
     fn handle_disruption(
         &mut self,
         world: &mut World,
+        leases: &dyn LeaseView,
         conditions: &[(usize, usize)],
         now: Time,
         out: &mut Followups,
@@ -453,8 +779,25 @@ impl NodeLifecycle {
             return;
         }
         if all_was_fully {
-            for h in &mut self.health {
-                h.probe = now;
+            // Every probe restarts now: bring the skipped nodes up to this
+            // pass first, then look at each again.
+            let pass = self.passes.len() - 1;
+            for i in 0..self.health.len() {
+                if !world.nodes[i].deleted {
+                    self.materialise(i, leases, pass);
+                }
+                self.health[i].probe = now;
+            }
+            if let Some(shadow) = &mut self.shadow {
+                for s in shadow {
+                    s.1 = now;
+                }
+            }
+            for i in 0..self.health.len() {
+                if !world.nodes[i].deleted {
+                    let wake = self.next_visit(i, leases, now);
+                    self.set_wake(i, wake);
+                }
             }
         }
         for (k, z) in self.zones.iter_mut().enumerate() {
@@ -666,6 +1009,7 @@ pub fn min_toleration_seconds(taints: &[&Taint], tols: &[Toleration]) -> Option<
 mod tests {
     use super::*;
     use crate::controllers::testutil::test_world;
+    use proptest::prelude::*;
 
     /// Kubelets renew every 10 s on a phase-0 grid; node 0 stops at `stop`.
     struct Grid {
@@ -890,5 +1234,146 @@ mod tests {
             min_toleration_seconds(&[&u], &[tol(TAINT_NODE_UNREACHABLE, None, Some(-5))]),
             Some(0)
         );
+    }
+
+    /// A world of `n` nodes spread over `zones` zones, each with a Running,
+    /// Ready pod that tolerates nothing itself.
+    fn zoned_world(n: usize, zones: usize) -> World {
+        let mut w = World::default();
+        let spec = w.add_spec(PodSpec::default());
+        for i in 0..n {
+            let mut node = crate::controllers::testutil::node(&format!("n-{i}"));
+            node.labels
+                .insert(ZONE_LABEL.to_string(), format!("z-{}", i % zones));
+            let id = w.add_node(node);
+            let mut p = crate::controllers::new_pod(
+                format!("p-{i}"),
+                "default",
+                spec,
+                Owner::Job(JobId(0)),
+            );
+            p.owner = None;
+            let pod = w.create_pod(p, 0);
+            w.bind(pod, id, 0);
+            w.set_phase(pod, PodPhase::Running);
+            w.set_ready(pod, true, 0);
+        }
+        w.changes.clear();
+        w
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(96))]
+        /// The incremental monitor (verified at every pass against the
+        /// per-pass values) acts exactly as visiting every node at every
+        /// pass: same log, taints, Ready flags and follow-ups, under random
+        /// contact losses and returns (some at pass times, some before or
+        /// after the pass at that time), renewal phases on and off the pass
+        /// grid, and grace periods shorter and longer than the renewal
+        /// interval.
+        #[test]
+        fn skipping_nodes_acts_as_visiting_every_node(
+            nodes in 1usize..7,
+            zones in 1usize..3,
+            phases in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::Just(0u64),
+                    proptest::prelude::Just(5 * SECOND),
+                    (0u64..10_000u64).prop_map(|ms| ms * MILLISECOND),
+                ],
+                7,
+            ),
+            grace_s in proptest::sample::select(vec![3u64, 9, 10, 12, 40, 50]),
+            toggles in proptest::collection::vec((0u64..1600, 0usize..7, proptest::prelude::any::<bool>()), 0..40),
+        ) {
+            let cfg = ControllerSettings {
+                node_monitor_grace_period: Some(grace_s * SECOND),
+                ..ControllerSettings::default()
+            };
+            let v = KubeVersion { major: 1, minor: 37 };
+            let mut wa = zoned_world(nodes, zones);
+            let mut wb = wa.clone();
+            let mut a = NodeLifecycle::new(&cfg, v, &wa).verified(true);
+            let mut b = NodeLifecycle::new(&cfg, v, &wb).full_scan();
+            let mut leases = crate::kubelet::Leases::with_phases(&wa, phases[..nodes].to_vec());
+            let mut contact = vec![true; nodes];
+            // Toggles at multiples of 500 ms; `before` puts one at a pass
+            // time ahead of the pass.
+            let mut toggles: Vec<(Time, usize, bool)> = toggles
+                .into_iter()
+                .filter(|&(_, n, _)| n < nodes)
+                .map(|(t, n, before)| (t * 500 * MILLISECOND, n, before))
+                .collect();
+            toggles.sort_by_key(|&(t, _, before)| (t, !before));
+            let mut next = toggles.into_iter().peekable();
+            let mut taint_pass: Option<Time> = None;
+            let mut t = 0;
+            while t <= 900 * SECOND {
+                let mut toggle_now = |upto: Time, ahead: bool, a: &mut NodeLifecycle, b: &mut NodeLifecycle, leases: &mut crate::kubelet::Leases| {
+                    while let Some(&(at, n, before)) = next.peek() {
+                        if at > upto || (at == upto && before != ahead) {
+                            break;
+                        }
+                        next.next();
+                        contact[n] = !contact[n];
+                        a.lease_changing(NodeId(n as u32), leases);
+                        b.lease_changing(NodeId(n as u32), leases);
+                        leases.set_contact(NodeId(n as u32), contact[n], at);
+                    }
+                };
+                if let Some(tp) = taint_pass.filter(|&tp| tp < t) {
+                    toggle_now(tp, true, &mut a, &mut b, &mut leases);
+                    let fa = a.taint_pass(&mut wa, tp);
+                    let fb = b.taint_pass(&mut wb, tp);
+                    prop_assert_eq!(&fa.taints_changed, &fb.taints_changed);
+                    prop_assert_eq!(fa.taint_pass, fb.taint_pass);
+                    taint_pass = fa.taint_pass;
+                }
+                toggle_now(t, true, &mut a, &mut b, &mut leases);
+                for c in std::mem::take(&mut wa.changes) {
+                    if let crate::model::Change::NodeUpdated(n) = c {
+                        a.node_updated(n);
+                    }
+                }
+                wb.changes.clear();
+                let fa = a.monitor(&mut wa, &leases, t);
+                let fb = b.monitor(&mut wb, &leases, t);
+                prop_assert_eq!(&a.violation, &None);
+                prop_assert_eq!(&fa.taints_changed, &fb.taints_changed);
+                prop_assert_eq!(fa.taint_pass, fb.taint_pass);
+                prop_assert_eq!(&a.log, &b.log);
+                for (na, nb) in wa.nodes.iter().zip(&wb.nodes) {
+                    prop_assert_eq!(&na.taints, &nb.taints);
+                    prop_assert_eq!(na.ready, nb.ready);
+                }
+                for i in 0..nodes {
+                    prop_assert_eq!(a.status(NodeId(i as u32)), b.status(NodeId(i as u32)));
+                }
+                taint_pass = taint_pass.min(fa.taint_pass).or(fa.taint_pass);
+                toggle_now(t, false, &mut a, &mut b, &mut leases);
+                t += 5 * SECOND;
+            }
+        }
+    }
+
+    #[test]
+    fn a_node_in_contact_is_not_visited_again() {
+        let v = KubeVersion {
+            major: 1,
+            minor: 37,
+        };
+        let mut w = zoned_world(4, 1);
+        let mut nl = NodeLifecycle::new(&ControllerSettings::default(), v, &w);
+        let leases =
+            crate::kubelet::Leases::with_phases(&w, vec![0, SECOND, 2 * SECOND, 3 * SECOND]);
+        nl.monitor(&mut w, &leases, 0);
+        // Every node was visited at the first pass; renewing every 10 s
+        // within a 50 s grace period, none is due again.
+        assert!(nl.health.iter().all(|h| h.wake == Time::MAX));
+        for k in 1..20 {
+            nl.monitor(&mut w, &leases, k * 5 * SECOND);
+            assert!(nl.visit.is_empty());
+        }
+        assert_eq!(nl.violation, None);
     }
 }

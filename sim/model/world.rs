@@ -45,6 +45,9 @@ pub struct World {
     /// The DaemonSet controller's per-node copies of a template (with the
     /// `metadata.name` node affinity), keyed by (template, node). Lookups only.
     pub daemon_pod_specs: HashMap<(SpecId, NodeId), SpecId>,
+    /// The inverse of `daemon_pod_specs`, by spec index: a sync asks of every
+    /// pod whether it is the current copy for its node without hashing.
+    pub daemon_pod_spec_origin: Vec<Option<(SpecId, NodeId)>>,
     /// Per spec, the first spec equal to it but for labels and annotations
     /// (every Job's pods carry the Job's name as a label, so each Job has a
     /// spec of its own). The scheduler's per-template caches are keyed by this
