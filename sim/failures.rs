@@ -562,20 +562,8 @@ mod tests {
     fn tallied_health_is_the_count_of_healthy_pods() {
         use crate::controllers::testutil::*;
         use crate::controllers::{ControllerRef, new_pod};
-        use crate::model::labels::LabelSelector;
         let mut w = test_world();
-        let spec = spec_with_labels(&mut w, &[("app", "web")]);
-        let rs = w.add_replicaset(ReplicaSet {
-            meta: meta("web", &[("app", "web")]),
-            replicas: 6,
-            selector: LabelSelector::from_map(&labels(&[("app", "web")])),
-            spec,
-            owner: None,
-            min_ready_seconds: 0,
-            pods: Vec::new(),
-            rollout: Default::default(),
-            deleted: false,
-        });
+        let rs = add_rs(&mut w, "web", 6);
         run(&mut w, ControllerRef::ReplicaSet(rs), 0);
         let pods = w.replicasets[rs.idx()].pods.clone();
         for (k, &p) in pods.iter().enumerate() {

@@ -328,6 +328,22 @@ pub(crate) mod testutil {
         })
     }
 
+    /// A bare ReplicaSet `name` of `replicas` pods labelled `app=name`.
+    pub fn add_rs(w: &mut World, name: &str, replicas: i32) -> ReplicaSetId {
+        let spec = spec_with_labels(w, &[("app", name)]);
+        w.add_replicaset(ReplicaSet {
+            meta: meta(name, &[("app", name)]),
+            replicas,
+            selector: crate::model::labels::LabelSelector::from_map(&labels(&[("app", name)])),
+            spec,
+            owner: None,
+            min_ready_seconds: 0,
+            pods: Vec::new(),
+            rollout: Default::default(),
+            deleted: false,
+        })
+    }
+
     /// A Running Job `name` with pod spec `spec`: one completion, parallelism
     /// 1, backoffLimit 6, no TTL (tests set what they need).
     pub fn add_job(w: &mut World, name: &str, spec: SpecId) -> JobId {

@@ -235,22 +235,6 @@ mod tests {
     use super::*;
     use crate::controllers::ControllerRef;
     use crate::controllers::testutil::*;
-    use crate::model::labels::LabelSelector;
-
-    pub fn add_rs(w: &mut World, name: &str, replicas: i32) -> ReplicaSetId {
-        let spec = spec_with_labels(w, &[("app", name)]);
-        w.add_replicaset(ReplicaSet {
-            meta: meta(name, &[("app", name)]),
-            replicas,
-            selector: LabelSelector::from_map(&labels(&[("app", name)])),
-            spec,
-            owner: None,
-            min_ready_seconds: 0,
-            pods: Vec::new(),
-            rollout: Default::default(),
-            deleted: false,
-        })
-    }
 
     #[test]
     fn world_tallies_follow_binding_readiness_and_deletion() {

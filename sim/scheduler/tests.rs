@@ -381,6 +381,23 @@ fn service(name: &str, app: &str) -> crate::model::Service {
     }
 }
 
+/// Two `app=web` pods bound to `a`, a Service selecting them, and a third
+/// web pod's PodTopologySpread score details on each node (the default
+/// profile's `explain`).
+fn web_pod_spread_scores(
+    w: &mut World,
+    a: NodeId,
+) -> impl Fn(&str) -> crate::scheduler::explain::ScoreDetail {
+    bound(w, "w1", with_app(spec(100, MI), "web"), a);
+    bound(w, "w2", with_app(spec(100, MI), "web"), a);
+    w.services.push(service("web", "web"));
+    let p = pod(w, "p", with_app(spec(100, MI), "web"));
+    let mut s = sched("default", KubeVersion::DEFAULT);
+    sync(&mut s, w, 0);
+    let e = s.explain(w, p, 0);
+    move |n: &str| e.nodes.iter().find(|x| x.node == n).unwrap().scores["PodTopologySpread"].clone()
+}
+
 #[test]
 fn topology_spread_score_system_defaults_from_service() {
     // Score: round(cnt × ln(size + 2) + maxSkew − 1) per constraint.
@@ -391,15 +408,7 @@ fn topology_spread_score_system_defaults_from_service() {
     let mut w = World::default();
     let a = w.add_node(zoned("a", "z1"));
     w.add_node(zoned("b", "z1"));
-    bound(&mut w, "w1", with_app(spec(100, MI), "web"), a);
-    bound(&mut w, "w2", with_app(spec(100, MI), "web"), a);
-    w.services.push(service("web", "web"));
-    let p = pod(&mut w, "p", with_app(spec(100, MI), "web"));
-    let mut s = sched("default", KubeVersion::DEFAULT);
-    sync(&mut s, &mut w, 0);
-    let e = s.explain(&w, p, 0);
-    let sc =
-        |n: &str| e.nodes.iter().find(|x| x.node == n).unwrap().scores["PodTopologySpread"].clone();
+    let sc = web_pod_spread_scores(&mut w, a);
     assert_eq!(sc("a").raw, 11);
     assert_eq!(sc("b").raw, 8);
     assert_eq!(sc("a").normalized, 72);
@@ -419,15 +428,7 @@ fn topology_spread_system_defaults_count_a_zoneless_node_as_the_empty_zone() {
     let a = w.add_node(zoned("a", "z1"));
     w.add_node(zoned("b", "z1"));
     w.add_node(node("c", 8000, 32 * GI));
-    bound(&mut w, "w1", with_app(spec(100, MI), "web"), a);
-    bound(&mut w, "w2", with_app(spec(100, MI), "web"), a);
-    w.services.push(service("web", "web"));
-    let p = pod(&mut w, "p", with_app(spec(100, MI), "web"));
-    let mut s = sched("default", KubeVersion::DEFAULT);
-    sync(&mut s, &mut w, 0);
-    let e = s.explain(&w, p, 0);
-    let sc =
-        |n: &str| e.nodes.iter().find(|x| x.node == n).unwrap().scores["PodTopologySpread"].clone();
+    let sc = web_pod_spread_scores(&mut w, a);
     assert_eq!((sc("a").raw, sc("b").raw, sc("c").raw), (12, 9, 2));
     assert_eq!(
         (sc("a").normalized, sc("b").normalized, sc("c").normalized),
