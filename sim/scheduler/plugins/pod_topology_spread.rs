@@ -745,49 +745,69 @@ impl ScorePlugin for PodTopologySpread {
             }
             round_to_i64(score)
         };
+        let ignored = |n: NodeId| !s.ignored.is_empty() && s.ignored.contains(&n);
+        if cs.len() > 2 {
+            out.extend(
+                feasible
+                    .iter()
+                    .map(|&n| if ignored(n) { 0 } else { raw(n) }),
+            );
+            return;
+        }
         // A node's score is a function of, per constraint, whether the node
         // has the key and then its hostname count or its domain (whose count
         // is fixed for the cycle): nodes alike in these share the score, which
-        // is computed (and rounded) once per cycle.
-        let key = |n: NodeId| {
-            let mut key = 0;
-            for (i, c) in cs.iter().enumerate() {
-                let d = domain_of(&doms[i], n);
+        // is computed (and rounded) once per cycle. Each node's memo key is
+        // built in `out`, one constraint at a time (-1: past the memo).
+        let base = out.len();
+        out.resize(base + feasible.len(), 0);
+        let keys = &mut out[base..];
+        const PAST: i64 = -1;
+        let slots = MEMO_SLOTS as i64;
+        for (i, c) in cs.iter().enumerate() {
+            if !c.hostname && cx.topo.num_domains(c.key_id) == 0 {
+                // No node has the key: slot 0 everywhere.
+                for k in keys.iter_mut().filter(|k| **k != PAST) {
+                    *k *= slots;
+                }
+                continue;
+            }
+            let d_of = &doms[i];
+            let counts: &[u32] = on_node[i].as_deref().unwrap_or(&[]);
+            for (k, &n) in keys.iter_mut().zip(feasible) {
+                let d = domain_of(d_of, n);
                 let slot = if d == NONE {
                     0
                 } else if c.hostname {
-                    1 + on_node[i]
-                        .as_ref()
-                        .map_or(0, |pn| pn.get(n.idx()).copied().unwrap_or(0) as usize)
+                    1 + i64::from(counts.get(n.idx()).copied().unwrap_or(0))
                 } else {
-                    1 + d as usize
+                    1 + i64::from(d)
                 };
-                if slot >= MEMO_SLOTS {
-                    return None;
-                }
-                key = key * MEMO_SLOTS + slot;
+                *k = if *k == PAST || slot >= slots {
+                    PAST
+                } else {
+                    *k * slots + slot
+                };
             }
-            Some(key)
-        };
-        let memoize = cs.len() <= 2;
+        }
         let mut memo = s.memo.borrow_mut();
-        if memoize && memo.len() < MEMO_SLOTS * MEMO_SLOTS {
+        if memo.len() < MEMO_SLOTS * MEMO_SLOTS {
             memo.resize(MEMO_SLOTS * MEMO_SLOTS, (0, 0));
         }
-        out.extend(feasible.iter().map(|&n| {
-            if !s.ignored.is_empty() && s.ignored.contains(&n) {
-                return 0;
-            }
-            let Some(k) = (if memoize { key(n) } else { None }) else {
-                return raw(n);
+        for (k, &n) in keys.iter_mut().zip(feasible) {
+            *k = if ignored(n) {
+                0
+            } else if *k == PAST {
+                raw(n)
+            } else {
+                let e = &mut memo[*k as usize];
+                if e.0 != s.stamp {
+                    *e = (s.stamp, raw(n));
+                }
+                debug_assert_eq!(e.1, raw(n), "PodTopologySpread score memo");
+                e.1
             };
-            let e = &mut memo[k];
-            if e.0 != s.stamp {
-                *e = (s.stamp, raw(n));
-            }
-            debug_assert_eq!(e.1, raw(n), "PodTopologySpread score memo");
-            e.1
-        }));
+        }
     }
 
     fn normalize(&self, _: &CycleContext, state: &State, feasible: &[NodeId], scores: &mut [i64]) {
