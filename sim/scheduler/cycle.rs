@@ -225,6 +225,10 @@ struct BatchBuffers {
     stale: Vec<NodeId>,
     stale_at: Vec<usize>,
     fresh: Vec<i64>,
+    /// The stale nodes' summed scores (`Cycle::add_summed_scores`).
+    sums: Vec<i64>,
+    /// The table checks of the cycle's walk (`Cycle::walk_plan`).
+    fits: Vec<TableFit>,
 }
 
 /// `ScorePlugin::score_all` of a node-local plugin through the template's
@@ -618,6 +622,207 @@ impl<'a> Cycle<'a> {
         b.rejections.sort_unstable_by_key(|r| r.0);
     }
 
+    /// Whether this cycle's filters can run as one walk over the nodes
+    /// ([`walk`](Self::walk)): no pod is nominated anywhere, and every filter
+    /// not skipped is either static with a cached verdict (bit k of `statics`)
+    /// or a table check ([`FilterPlugin::table_fit`], pushed to `fits`).
+    /// `Some` holds the static filters that count (bit k: the k-th filter).
+    fn walk_plan(&self, run: &FilterRun, fits: &mut Vec<TableFit>) -> Option<u32> {
+        if !self.nominated.is_empty() {
+            return None;
+        }
+        fits.clear();
+        let mut active = 0;
+        for (k, &i) in self.profile.filter.iter().enumerate() {
+            if run.skip[i] {
+                continue;
+            }
+            if k < 32 && run.statics & (1 << k) != 0 {
+                active |= 1 << k;
+                continue;
+            }
+            let f = self.profile.plugins[i].as_filter().unwrap();
+            fits.push(f.table_fit(run.cx, &run.states[i])?);
+        }
+        Some(active)
+    }
+
+    /// The filters as one loop over the nodes from `*at`: a node passes when
+    /// no static filter of `active` rejects it (the template's cached
+    /// verdict) and no table check of `fits` does. Stops, as examining nodes
+    /// one by one does, when `num_to_find` nodes passed or every candidate
+    /// was examined; `at` and `processed` move on. Decides as `filter_chunk`
+    /// does, but keeps no status: a cycle that finds no node asks
+    /// `filter_chunk` for them.
+    #[allow(clippy::too_many_arguments)]
+    fn walk(
+        &self,
+        run: &FilterRun,
+        active: u32,
+        fits: &[TableFit],
+        verdicts: &mut TemplateCache<u64>,
+        statuses: &mut Vec<Status>,
+        candidates: &[NodeId],
+        at: &mut usize,
+        processed: &mut usize,
+        num_to_find: usize,
+        feasible: &mut Vec<NodeId>,
+    ) {
+        let t = run.cx.table;
+        let class = self.world.spec_class[run.cx.spec_id().idx()];
+        let mut cache = (active != 0).then(|| verdicts.of(self.profile_index, class, 0, t));
+        // One table check (a pod with requests) is the common case.
+        let (fit, more) = match fits {
+            [] => (None, &[][..]),
+            [f, more @ ..] => (Some(*f), more),
+        };
+        let num = candidates.len();
+        feasible.reserve(num_to_find.min(num));
+        let (mut j, mut seen) = (*at, *processed);
+        while seen < num && feasible.len() < num_to_find {
+            let n = candidates[j];
+            j += 1;
+            if j == num {
+                j = 0;
+            }
+            seen += 1;
+            let i = n.idx();
+            #[cfg(debug_assertions)]
+            assert!(t.agrees(self.world, n), "node table out of date");
+            let mut pass = true;
+            if let Some(cache) = cache.as_deref_mut() {
+                let e = &mut cache[i];
+                if e.0 != t.generation[i] {
+                    *e = (t.generation[i], self.static_verdict(run, n, statuses));
+                }
+                debug_assert_eq!(
+                    e.1 as u32,
+                    self.static_mask(run, n).0,
+                    "stale static verdict"
+                );
+                pass = e.1 as u32 & active == 0;
+            }
+            pass = pass
+                && !fit.is_some_and(|f| f.rejects(t, i))
+                && !more.iter().any(|f| f.rejects(t, i));
+            debug_assert_eq!(
+                pass,
+                self.run_filters(run.cx, run.states, run.skip, &NodeInfo::of(self.world, n))
+                    .0
+                    .is_success(),
+                "the walk decided otherwise than the filters"
+            );
+            if pass {
+                feasible.push(n);
+            }
+        }
+        (*at, *processed) = (j, seen);
+    }
+
+    /// Add to `totals` the weighted scores of the node-local plugins of
+    /// `summed` (bit k: the k-th of the profile's score list) whose
+    /// NormalizeScore changes nothing, summed per node and cached as one
+    /// value per node for the template (valid until the node's usage
+    /// changes): one read per node instead of one per plugin.
+    #[allow(clippy::too_many_arguments)]
+    fn add_summed_scores(
+        &self,
+        cx: &CycleContext,
+        states: &[State],
+        summed: u64,
+        feasible: &[NodeId],
+        totals: &mut [i64],
+        cache: &mut crate::scheduler::node_table::PerNode<i64>,
+        b: &mut BatchBuffers,
+    ) {
+        let generation = &cx.table.usage_generation;
+        b.stale.clear();
+        b.stale_at.clear();
+        for (j, (&n, t)) in feasible.iter().zip(totals.iter_mut()).enumerate() {
+            let (g, sum) = cache[n.idx()];
+            if g == generation[n.idx()] {
+                *t += sum;
+            } else {
+                b.stale.push(n);
+                b.stale_at.push(j);
+            }
+        }
+        if !b.stale.is_empty() {
+            b.sums.clear();
+            b.sums.resize(b.stale.len(), 0);
+            self.sum_scores(cx, states, summed, &b.stale, &mut b.sums, &mut b.fresh);
+            for ((&n, &j), &sum) in b.stale.iter().zip(&b.stale_at).zip(&b.sums) {
+                totals[j] += sum;
+                cache[n.idx()] = (generation[n.idx()], sum);
+            }
+        }
+        #[cfg(debug_assertions)]
+        {
+            let mut all = vec![0; feasible.len()];
+            self.sum_scores(cx, states, summed, feasible, &mut all, &mut Vec::new());
+            let now: Vec<_> = feasible.iter().map(|&n| cache[n.idx()].1).collect();
+            assert_eq!(all, now, "stale summed score");
+        }
+    }
+
+    /// Per node of `nodes`, the weighted, clamped scores of the plugins of
+    /// `summed` added to `sums`.
+    fn sum_scores(
+        &self,
+        cx: &CycleContext,
+        states: &[State],
+        summed: u64,
+        nodes: &[NodeId],
+        sums: &mut [i64],
+        fresh: &mut Vec<i64>,
+    ) {
+        for (k, &(i, weight)) in self.profile.score.iter().enumerate() {
+            if k >= 64 || summed & (1 << k) == 0 {
+                continue;
+            }
+            let p = self.profile.plugins[i].as_score().unwrap();
+            fresh.clear();
+            p.score_all(cx, &states[i], nodes, fresh);
+            for (sum, &s) in sums.iter_mut().zip(fresh.iter()) {
+                *sum += s.clamp(0, MAX_NODE_SCORE) * weight;
+            }
+        }
+    }
+
+    /// Take a filtered chunk's result: its nodes that passed onto
+    /// `feasible`, its rejected ones (and the plugins that rejected them, in
+    /// order of first rejection) into the diagnosis.
+    fn absorb_chunk(
+        &self,
+        batch: &mut BatchBuffers,
+        feasible: &mut Vec<NodeId>,
+        diag: &mut Diagnosis,
+    ) {
+        if batch.rejections.is_empty() {
+            feasible.extend_from_slice(&batch.chunk);
+            return;
+        }
+        feasible.extend(
+            batch
+                .chunk
+                .iter()
+                .zip(&batch.is_rejected)
+                .filter(|&(_, &r)| !r)
+                .map(|(&n, _)| n),
+        );
+        let mut last = NO_PLUGIN;
+        for &(j, r, by) in &batch.rejections {
+            if by != last && by != NO_PLUGIN {
+                last = by;
+                let name = self.profile.plugin_name(by as usize);
+                if !diag.rejectors.contains(&name) {
+                    diag.rejectors.push(name);
+                }
+            }
+            batch.diagnosed.push((batch.chunk[j as usize], r));
+        }
+    }
+
     /// Run PreFilter; `Err` carries the rejecting status (every node gets it).
     pub fn pre_filter(&self, cx: &CycleContext, bufs: &mut Buffers) -> Result<(), (Status, usize)> {
         let n = self.profile.plugins.len();
@@ -767,6 +972,39 @@ impl<'a> Cycle<'a> {
         } else {
             self.static_filters()
         };
+        let filters = FilterRun {
+            cx: &cx,
+            states,
+            skip: skip_filter,
+            statics,
+        };
+        if let Some(active) = self.walk_plan(&filters, &mut batch.fits) {
+            self.walk(
+                &filters,
+                active,
+                &batch.fits,
+                verdicts,
+                static_statuses,
+                candidates,
+                &mut at,
+                &mut processed,
+                num_to_find,
+                feasible,
+            );
+            if feasible.is_empty() {
+                // Every candidate was rejected: their statuses, as the
+                // chunks below would have found them.
+                batch.chunk.clear();
+                batch
+                    .chunk
+                    .extend_from_slice(&candidates[*start % num_candidates..]);
+                batch
+                    .chunk
+                    .extend_from_slice(&candidates[..*start % num_candidates]);
+                self.filter_chunk(&filters, verdicts, static_statuses, batch, added, requested);
+                self.absorb_chunk(batch, feasible, &mut diag);
+            }
+        }
         while processed < num_candidates && feasible.len() < num_to_find {
             // Exactly as many nodes as are still wanted: if all pass, the
             // sample ends where examining nodes one by one would stop.
@@ -778,36 +1016,8 @@ impl<'a> Cycle<'a> {
             batch.chunk.extend_from_slice(&candidates[..take - first]);
             at = (at + take) % num_candidates;
             processed += take;
-            let filters = FilterRun {
-                cx: &cx,
-                states,
-                skip: skip_filter,
-                statics,
-            };
             self.filter_chunk(&filters, verdicts, static_statuses, batch, added, requested);
-            if batch.rejections.is_empty() {
-                feasible.extend_from_slice(&batch.chunk);
-            } else {
-                feasible.extend(
-                    batch
-                        .chunk
-                        .iter()
-                        .zip(&batch.is_rejected)
-                        .filter(|&(_, &r)| !r)
-                        .map(|(&n, _)| n),
-                );
-                let mut last = NO_PLUGIN;
-                for &(j, r, by) in &batch.rejections {
-                    if by != last && by != NO_PLUGIN {
-                        last = by;
-                        let name = self.profile.plugin_name(by as usize);
-                        if !diag.rejectors.contains(&name) {
-                            diag.rejectors.push(name);
-                        }
-                    }
-                    batch.diagnosed.push((batch.chunk[j as usize], r));
-                }
-            }
+            self.absorb_chunk(batch, feasible, &mut diag);
         }
         if let Some(r) = record.as_deref_mut() {
             r.num_to_find = num_to_find;
@@ -856,6 +1066,11 @@ impl<'a> Cycle<'a> {
             r.raw.clear();
             r.normalized.clear();
         }
+        // Without a record, the node-local plugins that normalise nothing
+        // are summed through one cache, and plugins uniform this cycle are
+        // left out (a constant moves no node in the ranking).
+        let fast = record.is_none();
+        let mut summed = 0u64;
         for (k, &(i, weight)) in self.profile.score.iter().enumerate() {
             let out = &mut scores[k];
             out.clear();
@@ -869,6 +1084,23 @@ impl<'a> Cycle<'a> {
                 continue;
             }
             let p = self.profile.plugins[i].as_score().unwrap();
+            if fast && k < 63 && p.is_node_local() && p.normalize_is_identity() {
+                summed |= 1 << k;
+                continue;
+            }
+            if fast && p.is_uniform(&cx, &states[i]) {
+                #[cfg(debug_assertions)]
+                {
+                    let mut col = Vec::new();
+                    p.score_all(&cx, &states[i], feasible, &mut col);
+                    p.normalize(&cx, &states[i], feasible, &mut col);
+                    assert!(
+                        col.windows(2).all(|w| w[0] == w[1]),
+                        "a uniform score varies"
+                    );
+                }
+                continue;
+            }
             if p.is_node_local() {
                 let class = self.world.spec_class[cx.spec_id().idx()];
                 let cache = scores_cache.of(self.profile_index, class, k, self.table);
@@ -886,6 +1118,17 @@ impl<'a> Cycle<'a> {
             for (t, &s) in totals.iter_mut().zip(out.iter()) {
                 *t += s.clamp(0, MAX_NODE_SCORE) * weight;
             }
+        }
+
+        if summed != 0 {
+            let class = self.world.spec_class[cx.spec_id().idx()];
+            let cache = scores_cache.of(
+                self.profile_index,
+                class,
+                1 << 63 | summed as usize,
+                self.table,
+            );
+            self.add_summed_scores(&cx, states, summed, feasible, totals, cache, batch);
         }
 
         // Uniform choice among the best (`selectHost`, reservoir sampling).

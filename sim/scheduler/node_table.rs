@@ -33,6 +33,15 @@
 use crate::model::taints::TaintEffect;
 use crate::model::{NodeId, SpecId, World};
 
+/// A node's room: allocatable minus requested (negative when over-committed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Free {
+    pub pods: i64,
+    pub milli_cpu: i64,
+    pub memory: i64,
+    pub ephemeral_storage: i64,
+}
+
 /// Per node id: the numbers the resource plugins read. See the module doc.
 #[derive(Clone, Debug, Default)]
 pub struct NodeTable {
@@ -49,8 +58,13 @@ pub struct NodeTable {
     pub nz_mem: Vec<i64>,
     /// Pods counted against the node's `pods` allocatable.
     pub num_pods: Vec<i64>,
+    /// Allocatable minus requested, one row per node: what a Filter's
+    /// resource check reads, in one cache line per two nodes.
+    pub free: Vec<Free>,
     /// The node has a `PreferNoSchedule` taint (TaintToleration's score).
     pub prefer_no_schedule: Vec<bool>,
+    /// How many nodes have a `PreferNoSchedule` taint.
+    pub prefer_no_schedule_nodes: usize,
     /// Changes whenever the node object changes (labels, taints,
     /// unschedulable, allocatable…); never reused within one table.
     pub generation: Vec<u64>,
@@ -97,6 +111,7 @@ impl NodeTable {
         for v in self.usage_columns() {
             v.resize(len, 0);
         }
+        self.free.resize(len, Free::default());
         self.prefer_no_schedule.resize(len, false);
         self.generation.resize(len, 0);
         self.usage_generation.resize(len, 0);
@@ -111,10 +126,18 @@ impl NodeTable {
         self.alloc_mem[i] = n.allocatable.memory;
         self.alloc_eph[i] = n.allocatable.ephemeral_storage;
         self.alloc_pods[i] = n.allocatable.pods;
-        self.prefer_no_schedule[i] = n
+        let prefer = n
             .taints
             .iter()
             .any(|t| t.effect == TaintEffect::PreferNoSchedule);
+        if prefer != self.prefer_no_schedule[i] {
+            if prefer {
+                self.prefer_no_schedule_nodes += 1;
+            } else {
+                self.prefer_no_schedule_nodes -= 1;
+            }
+        }
+        self.prefer_no_schedule[i] = prefer;
         self.next_generation += 1;
         self.generation[i] = self.next_generation;
         self.usage_generation[i] = self.next_generation;
@@ -141,6 +164,12 @@ impl NodeTable {
             changed |= col[i] != v;
             col[i] = v;
         }
+        self.free[i] = Free {
+            pods: self.alloc_pods[i] - self.num_pods[i],
+            milli_cpu: self.alloc_cpu[i] - self.req_cpu[i],
+            memory: self.alloc_mem[i] - self.req_mem[i],
+            ephemeral_storage: self.alloc_eph[i] - self.req_eph[i],
+        };
         if changed {
             self.next_generation += 1;
             self.usage_generation[i] = self.next_generation;
@@ -161,6 +190,14 @@ impl NodeTable {
             && self.req_eph[i] == n.requested.ephemeral_storage
             && (self.nz_cpu[i], self.nz_mem[i]) == n.nonzero_requested
             && self.num_pods[i] == n.pods.len() as i64
+            && self.free[i]
+                == Free {
+                    pods: n.allocatable.pods - n.pods.len() as i64,
+                    milli_cpu: n.allocatable.milli_cpu - n.requested.milli_cpu,
+                    memory: n.allocatable.memory - n.requested.memory,
+                    ephemeral_storage: n.allocatable.ephemeral_storage
+                        - n.requested.ephemeral_storage,
+                }
             && self.prefer_no_schedule[i]
                 == n.taints
                     .iter()

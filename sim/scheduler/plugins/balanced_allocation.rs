@@ -127,6 +127,11 @@ impl ScorePlugin for BalancedAllocation {
         true
     }
 
+    /// The score is already in [0, 100]: no NormalizeScore.
+    fn normalize_is_identity(&self) -> bool {
+        true
+    }
+
     score_from_state!(ScoreState);
 
     fn score_all(&self, cx: &CycleContext, state: &State, feasible: &[NodeId], out: &mut Vec<i64>) {

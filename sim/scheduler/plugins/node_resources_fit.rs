@@ -402,22 +402,23 @@ impl FilterPlugin for NodeResourcesFit {
         nodes: &[NodeId],
         rejected: &mut Vec<(usize, Status)>,
     ) {
-        let req = &cx.spec.requests;
-        if !req.scalar.is_empty() {
+        let Some(fit) = self.table_fit(cx, state) else {
             return filter_each(self, cx, state, nodes, rejected);
-        }
+        };
         let t = cx.table;
-        let (cpu, mem, eph) = (req.milli_cpu, req.memory, req.ephemeral_storage);
         for (j, &n) in nodes.iter().enumerate() {
-            let i = n.idx();
-            let short = t.num_pods[i] + 1 > t.alloc_pods[i]
-                || (cpu > 0 && cpu > t.alloc_cpu[i] - t.req_cpu[i])
-                || (mem > 0 && mem > t.alloc_mem[i] - t.req_mem[i])
-                || (eph > 0 && eph > t.alloc_eph[i] - t.req_eph[i]);
-            if short {
+            if fit.rejects(t, n.idx()) {
                 rejected.push((j, self.filter(cx, state, &NodeInfo::of(cx.world, n))));
             }
         }
+    }
+
+    /// The table check of `filter_batch`, for a pod without extended resources.
+    fn table_fit(&self, cx: &CycleContext, _: &State) -> Option<TableFit> {
+        let req = &cx.spec.requests;
+        req.scalar
+            .is_empty()
+            .then(|| TableFit::new(req.milli_cpu, req.memory, req.ephemeral_storage))
     }
 
     fn filter(&self, cx: &CycleContext, _: &State, node: &NodeInfo) -> Status {
@@ -513,6 +514,11 @@ impl NodeResourcesFit {
 impl ScorePlugin for NodeResourcesFit {
     /// Reads only the node's allocatable and requested resources and the template's requests.
     fn is_node_local(&self) -> bool {
+        true
+    }
+
+    /// The strategy's score is already in [0, 100]: no NormalizeScore.
+    fn normalize_is_identity(&self) -> bool {
         true
     }
 

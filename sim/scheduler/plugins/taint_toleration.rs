@@ -105,6 +105,11 @@ impl ScorePlugin for TaintToleration {
             }
         }));
     }
+    /// No node has a PreferNoSchedule taint: every raw score is 0, and every
+    /// normalised one 100.
+    fn is_uniform(&self, cx: &CycleContext, _: &State) -> bool {
+        cx.table.prefer_no_schedule_nodes == 0
+    }
     fn normalize(&self, _: &CycleContext, _: &State, _: &[NodeId], scores: &mut [i64]) {
         default_normalize_score(MAX_NODE_SCORE, true, scores);
     }
