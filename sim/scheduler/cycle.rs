@@ -647,13 +647,13 @@ impl<'a> Cycle<'a> {
         Some(active)
     }
 
-    /// The filters as one loop over the nodes from `*at`: a node passes when
-    /// no static filter of `active` rejects it (the template's cached
-    /// verdict) and no table check of `fits` does. Stops, as examining nodes
-    /// one by one does, when `num_to_find` nodes passed or every candidate
-    /// was examined; `at` and `processed` move on. Decides as `filter_chunk`
-    /// does, but keeps no status: a cycle that finds no node asks
-    /// `filter_chunk` for them.
+    /// The filters as one loop over the candidates from `at`, wrapping: a
+    /// node passes when no static filter of `active` rejects it (the
+    /// template's cached verdict) and no table check of `fits` does. Stops,
+    /// as examining nodes one by one does, when `num_to_find` nodes passed
+    /// or every candidate was examined; returns how many were. Decides as
+    /// `filter_chunk` does, but keeps no status: a cycle that finds no node
+    /// asks `filter_chunk` for them.
     #[allow(clippy::too_many_arguments)]
     fn walk(
         &self,
@@ -663,11 +663,10 @@ impl<'a> Cycle<'a> {
         verdicts: &mut TemplateCache<u64>,
         statuses: &mut Vec<Status>,
         candidates: &[NodeId],
-        at: &mut usize,
-        processed: &mut usize,
+        at: usize,
         num_to_find: usize,
         feasible: &mut Vec<NodeId>,
-    ) {
+    ) -> usize {
         let t = run.cx.table;
         let class = self.world.spec_class[run.cx.spec_id().idx()];
         let mut cache = (active != 0).then(|| verdicts.of(self.profile_index, class, 0, t));
@@ -676,47 +675,53 @@ impl<'a> Cycle<'a> {
             [] => (None, &[][..]),
             [f, more @ ..] => (Some(*f), more),
         };
-        let num = candidates.len();
-        feasible.reserve(num_to_find.min(num));
-        let (mut j, mut seen) = (*at, *processed);
-        while seen < num && feasible.len() < num_to_find {
-            let n = candidates[j];
-            j += 1;
-            if j == num {
-                j = 0;
-            }
-            seen += 1;
-            let i = n.idx();
-            #[cfg(debug_assertions)]
-            assert!(t.agrees(self.world, n), "node table out of date");
-            let mut pass = true;
-            if let Some(cache) = cache.as_deref_mut() {
-                let e = &mut cache[i];
-                if e.0 != t.generation[i] {
-                    *e = (t.generation[i], self.static_verdict(run, n, statuses));
+        // Passing nodes are written at `found` (a local, not the vector's
+        // length) into room made beforehand.
+        let base = feasible.len();
+        let want = num_to_find.min(candidates.len());
+        feasible.resize(base + want, NodeId(0));
+        let out = &mut feasible[base..];
+        let (mut found, mut seen) = (0, 0);
+        'walk: for segment in [&candidates[at..], &candidates[..at]] {
+            for &n in segment {
+                seen += 1;
+                let i = n.idx();
+                #[cfg(debug_assertions)]
+                assert!(t.agrees(self.world, n), "node table out of date");
+                let mut pass = true;
+                if let Some(cache) = cache.as_deref_mut() {
+                    let e = &mut cache[i];
+                    if e.0 != t.generation[i] {
+                        *e = (t.generation[i], self.static_verdict(run, n, statuses));
+                    }
+                    debug_assert_eq!(
+                        e.1 as u32,
+                        self.static_mask(run, n).0,
+                        "stale static verdict"
+                    );
+                    pass = e.1 as u32 & active == 0;
                 }
+                pass = pass
+                    && !fit.is_some_and(|f| f.rejects(t, i))
+                    && !more.iter().any(|f| f.rejects(t, i));
                 debug_assert_eq!(
-                    e.1 as u32,
-                    self.static_mask(run, n).0,
-                    "stale static verdict"
+                    pass,
+                    self.run_filters(run.cx, run.states, run.skip, &NodeInfo::of(self.world, n))
+                        .0
+                        .is_success(),
+                    "the walk decided otherwise than the filters"
                 );
-                pass = e.1 as u32 & active == 0;
-            }
-            pass = pass
-                && !fit.is_some_and(|f| f.rejects(t, i))
-                && !more.iter().any(|f| f.rejects(t, i));
-            debug_assert_eq!(
-                pass,
-                self.run_filters(run.cx, run.states, run.skip, &NodeInfo::of(self.world, n))
-                    .0
-                    .is_success(),
-                "the walk decided otherwise than the filters"
-            );
-            if pass {
-                feasible.push(n);
+                if pass {
+                    out[found] = n;
+                    found += 1;
+                    if found == want {
+                        break 'walk;
+                    }
+                }
             }
         }
-        (*at, *processed) = (j, seen);
+        feasible.truncate(base + found);
+        seen
     }
 
     /// Add to `totals` the weighted scores of the node-local plugins of
@@ -979,18 +984,18 @@ impl<'a> Cycle<'a> {
             statics,
         };
         if let Some(active) = self.walk_plan(&filters, &mut batch.fits) {
-            self.walk(
+            processed = self.walk(
                 &filters,
                 active,
                 &batch.fits,
                 verdicts,
                 static_statuses,
                 candidates,
-                &mut at,
-                &mut processed,
+                at,
                 num_to_find,
                 feasible,
             );
+            at = (at + processed) % num_candidates;
             if feasible.is_empty() {
                 // Every candidate was rejected: their statuses, as the
                 // chunks below would have found them.
@@ -1111,12 +1116,12 @@ impl<'a> Cycle<'a> {
             if let Some(r) = record.as_deref_mut() {
                 r.raw.push(out.clone());
             }
-            p.normalize(&cx, &states[i], feasible, out);
             if let Some(r) = record.as_deref_mut() {
+                p.normalize(&cx, &states[i], feasible, out);
                 r.normalized.push(out.clone());
-            }
-            for (t, &s) in totals.iter_mut().zip(out.iter()) {
-                *t += s.clamp(0, MAX_NODE_SCORE) * weight;
+                add_weighted(out, weight, totals);
+            } else {
+                p.normalize_into(&cx, &states[i], feasible, out, weight, totals);
             }
         }
 

@@ -367,6 +367,22 @@ pub trait ScorePlugin {
     fn is_uniform(&self, _cx: &CycleContext, _state: &State) -> bool {
         false
     }
+    /// [`normalize`](Self::normalize), then each score clamped to [0, 100]
+    /// and times `weight` added to `totals` (`RunScorePlugins`' weighting);
+    /// the framework's fast path calls this. The default does exactly that;
+    /// a plugin may fuse the passes, with the same result.
+    fn normalize_into(
+        &self,
+        cx: &CycleContext,
+        state: &State,
+        feasible: &[NodeId],
+        scores: &mut [i64],
+        weight: i64,
+        totals: &mut [i64],
+    ) {
+        self.normalize(cx, state, feasible, scores);
+        add_weighted(scores, weight, totals);
+    }
     /// `ScoreExtensions().NormalizeScore`; the default leaves scores as they are.
     fn normalize(
         &self,
@@ -375,6 +391,13 @@ pub trait ScorePlugin {
         _feasible: &[NodeId],
         _scores: &mut [i64],
     ) {
+    }
+}
+
+/// Normalised scores clamped to [0, 100], times `weight`, added to `totals`.
+pub fn add_weighted(scores: &[i64], weight: i64, totals: &mut [i64]) {
+    for (t, &s) in totals.iter_mut().zip(scores) {
+        *t += s.clamp(0, MAX_NODE_SCORE) * weight;
     }
 }
 

@@ -106,6 +106,8 @@ struct SpreadState {
     /// inputs, the rounded score, valid when stamped with this cycle's `stamp`.
     memo: RefCell<Vec<(u32, i64)>>,
     stamp: u32,
+    /// `normalize_into`'s weighted normalised score by raw score - min.
+    norm_table: RefCell<Vec<i64>>,
 }
 
 /// Per constraint, how many input values the score memo tells apart
@@ -807,6 +809,65 @@ impl ScorePlugin for PodTopologySpread {
                 debug_assert_eq!(e.1, raw(n), "PodTopologySpread score memo");
                 e.1
             };
+        }
+    }
+
+    /// `normalize` and the weighting in one pass after the min and max, the
+    /// division read from a table per score value when the scores span few
+    /// values (a count of pods per node or zone: they do).
+    fn normalize_into(
+        &self,
+        cx: &CycleContext,
+        state: &State,
+        feasible: &[NodeId],
+        scores: &mut [i64],
+        weight: i64,
+        totals: &mut [i64],
+    ) {
+        let Some(s) = state.get::<SpreadState>() else {
+            return add_weighted(scores, weight, totals);
+        };
+        let ignored = |j: usize| !s.ignored.is_empty() && s.ignored.contains(&feasible[j]);
+        let (mut min, mut max) = (i64::MAX, 0i64);
+        for (j, &sc) in scores.iter().enumerate() {
+            if ignored(j) {
+                continue;
+            }
+            min = min.min(sc);
+            max = max.max(sc);
+        }
+        if max == 0 || min > max || max - min > 4096 {
+            self.normalize(cx, state, feasible, scores);
+            return add_weighted(scores, weight, totals);
+        }
+        let mut table = s.norm_table.borrow_mut();
+        table.clear();
+        table.extend(
+            (min..=max).map(|sc| {
+                (MAX_NODE_SCORE * (max + min - sc) / max).clamp(0, MAX_NODE_SCORE) * weight
+            }),
+        );
+        for (j, (t, &sc)) in totals.iter_mut().zip(scores.iter()).enumerate() {
+            if !ignored(j) {
+                *t += table[(sc - min) as usize];
+            }
+        }
+        #[cfg(debug_assertions)]
+        {
+            let mut want = scores.to_vec();
+            self.normalize(cx, state, feasible, &mut want);
+            let mut sum = vec![0; want.len()];
+            add_weighted(&want, weight, &mut sum);
+            let got: Vec<i64> = (0..want.len())
+                .map(|j| {
+                    if ignored(j) {
+                        0
+                    } else {
+                        table[(scores[j] - min) as usize]
+                    }
+                })
+                .collect();
+            assert_eq!(got, sum, "PodTopologySpread fused normalisation");
         }
     }
 
