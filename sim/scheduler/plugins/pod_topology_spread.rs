@@ -828,14 +828,7 @@ impl ScorePlugin for PodTopologySpread {
             return add_weighted(scores, weight, totals);
         };
         let ignored = |j: usize| !s.ignored.is_empty() && s.ignored.contains(&feasible[j]);
-        let (mut min, mut max) = (i64::MAX, 0i64);
-        for (j, &sc) in scores.iter().enumerate() {
-            if ignored(j) {
-                continue;
-            }
-            min = min.min(sc);
-            max = max.max(sc);
-        }
+        let (min, max) = min_max(scores, ignored);
         if max == 0 || min > max || max - min > 4096 {
             self.normalize(cx, state, feasible, scores);
             return add_weighted(scores, weight, totals);
@@ -876,14 +869,7 @@ impl ScorePlugin for PodTopologySpread {
             return;
         };
         let ignored = |j: usize| !s.ignored.is_empty() && s.ignored.contains(&feasible[j]);
-        let (mut min, mut max) = (i64::MAX, 0i64);
-        for (j, &sc) in scores.iter().enumerate() {
-            if ignored(j) {
-                continue;
-            }
-            min = min.min(sc);
-            max = max.max(sc);
-        }
+        let (min, max) = min_max(scores, ignored);
         for (j, sc) in scores.iter_mut().enumerate() {
             if ignored(j) {
                 *sc = 0;
@@ -894,6 +880,19 @@ impl ScorePlugin for PodTopologySpread {
             }
         }
     }
+}
+
+/// The least and greatest score of the nodes not ignored (`i64::MAX` and 0
+/// when every node is), as `NormalizeScore` starts.
+fn min_max(scores: &[i64], ignored: impl Fn(usize) -> bool) -> (i64, i64) {
+    let (mut min, mut max) = (i64::MAX, 0i64);
+    for (j, &sc) in scores.iter().enumerate() {
+        if !ignored(j) {
+            min = min.min(sc);
+            max = max.max(sc);
+        }
+    }
+    (min, max)
 }
 
 /// `nodeLabelsMatchSpreadConstraints`: the node has every constraint's key.
