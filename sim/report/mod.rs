@@ -9,6 +9,7 @@ pub mod plots;
 pub mod failures;
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::Path;
 
 use crate::compare::Comparison;
@@ -453,7 +454,15 @@ pub fn write_out(r: &Report, dir: &Path) -> Result<(), Error> {
         message: e.to_string(),
     };
     std::fs::create_dir_all(dir).map_err(io)?;
-    std::fs::write(dir.join("report.json"), to_json(r)).map_err(io)?;
+    // Streamed, as `to_json` writes it: a 10,000-node report is megabytes.
+    let path = dir.join("report.json");
+    let file = std::fs::File::create(&path).map_err(io)?;
+    let mut w = std::io::BufWriter::new(file);
+    serde_json::to_writer_pretty(&mut w, r)
+        .map_err(std::io::Error::from)
+        .and_then(|()| w.write_all(b"\n"))
+        .and_then(|()| w.flush())
+        .map_err(io)?;
     std::fs::write(dir.join("timeseries.csv"), csv::timeseries(r)).map_err(io)?;
     let figures = plots::run_plots(r);
     plots::write_all(&figures, dir)?;
