@@ -7,10 +7,16 @@ use std::collections::{BTreeSet, HashMap};
 use crate::model::labels::{LabelSelector, Operator};
 use crate::model::{PodId, World};
 
+/// By label value, the pods carrying it.
+type ByValue = HashMap<String, BTreeSet<PodId>>;
+
 #[derive(Clone, Debug, Default)]
 pub struct LabelIndex {
-    by_label: HashMap<(String, String, String), BTreeSet<PodId>>,
-    indexed: HashMap<PodId, ()>,
+    /// namespace → label key → label value → pods; looked up by `&str`, so
+    /// a pod that joins or leaves allocates only for a new value.
+    by_label: HashMap<String, HashMap<String, ByValue>>,
+    /// By pod id: the pod is in the index.
+    indexed: Vec<bool>,
 }
 
 impl LabelIndex {
@@ -18,27 +24,42 @@ impl LabelIndex {
     pub fn update(&mut self, world: &World, pod: PodId) {
         let p = world.pod(pod);
         let want = !p.deleted && p.node.is_some();
-        let have = self.indexed.contains_key(&pod);
+        let have = self.indexed.get(pod.idx()).copied().unwrap_or(false);
         if want == have {
             return;
         }
         let labels = &world.spec(p.spec).labels;
-        for (k, v) in labels {
-            let key = (p.namespace.clone(), k.clone(), v.clone());
-            if want {
-                self.by_label.entry(key).or_default().insert(pod);
-            } else if let Some(set) = self.by_label.get_mut(&key) {
-                set.remove(&pod);
-                if set.is_empty() {
-                    self.by_label.remove(&key);
+        if want {
+            let ns = match self.by_label.get_mut(&p.namespace) {
+                Some(ns) => ns,
+                None => self.by_label.entry(p.namespace.clone()).or_default(),
+            };
+            for (k, v) in labels {
+                let by_value = match ns.get_mut(k) {
+                    Some(m) => m,
+                    None => ns.entry(k.clone()).or_default(),
+                };
+                match by_value.get_mut(v) {
+                    Some(set) => set.insert(pod),
+                    None => by_value.entry(v.clone()).or_default().insert(pod),
+                };
+            }
+            if self.indexed.len() <= pod.idx() {
+                self.indexed.resize(pod.idx() + 1, false);
+            }
+        } else if let Some(ns) = self.by_label.get_mut(&p.namespace) {
+            for (k, v) in labels {
+                if let Some(by_value) = ns.get_mut(k)
+                    && let Some(set) = by_value.get_mut(v)
+                {
+                    set.remove(&pod);
+                    if set.is_empty() {
+                        by_value.remove(v);
+                    }
                 }
             }
         }
-        if want {
-            self.indexed.insert(pod, ());
-        } else {
-            self.indexed.remove(&pod);
-        }
+        self.indexed[pod.idx()] = want;
     }
 
     pub fn build(world: &World) -> LabelIndex {
@@ -59,11 +80,9 @@ impl LabelIndex {
                 continue;
             }
             let mut v: Vec<PodId> = Vec::new();
+            let by_value = self.by_label.get(namespace).and_then(|ns| ns.get(&r.key));
             for val in &r.values {
-                if let Some(set) =
-                    self.by_label
-                        .get(&(namespace.to_string(), r.key.clone(), val.clone()))
-                {
+                if let Some(set) = by_value.and_then(|m| m.get(val)) {
                     v.extend(set.iter().copied());
                 }
             }
