@@ -1080,8 +1080,8 @@ impl<'a> Cycle<'a> {
             let out = &mut scores[k];
             out.clear();
             if skip_score[i] {
-                out.resize(feasible.len(), 0);
                 if let Some(r) = record.as_deref_mut() {
+                    out.resize(feasible.len(), 0);
                     r.skipped.push(self.profile.plugin_name(i));
                     r.raw.push(out.clone());
                     r.normalized.push(out.clone());

@@ -107,6 +107,13 @@ impl ImageLocality {
 impl ScorePlugin for ImageLocality {
     score_from_state!(ScoreState);
 
+    /// No node holds any of the pod's images: 0 on every node.
+    fn is_uniform(&self, _: &CycleContext, state: &State) -> bool {
+        state
+            .get::<ScoreState>()
+            .is_none_or(|s| s.images.is_empty())
+    }
+
     /// No node holds any of the pod's images: 0 everywhere, without visiting nodes.
     fn score_all(&self, cx: &CycleContext, state: &State, feasible: &[NodeId], out: &mut Vec<i64>) {
         if state
