@@ -759,15 +759,46 @@ impl ScorePlugin for PodTopologySpread {
         // A node's score is a function of, per constraint, whether the node
         // has the key and then its hostname count or its domain (whose count
         // is fixed for the cycle): nodes alike in these share the score, which
-        // is computed (and rounded) once per cycle. Each node's memo key is
-        // built in `out`, one constraint at a time (-1: past the memo).
+        // is computed (and rounded) once per cycle.
+        let slots = MEMO_SLOTS as i64;
+        // A constraint whose key no node has gives slot 0 everywhere.
+        let keyless = |c: &Constraint| !c.hostname && cx.topo.num_domains(c.key_id) == 0;
+        let mut memo = s.memo.borrow_mut();
+        if memo.len() < MEMO_SLOTS * MEMO_SLOTS {
+            memo.resize(MEMO_SLOTS * MEMO_SLOTS, (0, 0));
+        }
+        let mut keyed = (0..cs.len()).filter(|&i| !keyless(&cs[i]));
+        if let (Some(i), None) = (keyed.next(), keyed.next()) {
+            // One constraint tells nodes apart (the system defaults on
+            // zoneless nodes): its slot is the key, scaled to its place.
+            let (c, d_of) = (&cs[i], &doms[i]);
+            let counts: &[u32] = on_node[i].as_deref().unwrap_or(&[]);
+            let scale = slots.pow((cs.len() - 1 - i) as u32);
+            out.extend(feasible.iter().map(|&n| {
+                if ignored(n) {
+                    return 0;
+                }
+                let slot = memo_slot(c, d_of, counts, n);
+                if slot >= slots {
+                    return raw(n);
+                }
+                let e = &mut memo[(slot * scale) as usize];
+                if e.0 != s.stamp {
+                    *e = (s.stamp, raw(n));
+                }
+                debug_assert_eq!(e.1, raw(n), "PodTopologySpread score memo");
+                e.1
+            }));
+            return;
+        }
+        // Each node's memo key is built in `out`, one constraint at a time
+        // (-1: past the memo).
         let base = out.len();
         out.resize(base + feasible.len(), 0);
         let keys = &mut out[base..];
         const PAST: i64 = -1;
-        let slots = MEMO_SLOTS as i64;
         for (i, c) in cs.iter().enumerate() {
-            if !c.hostname && cx.topo.num_domains(c.key_id) == 0 {
+            if keyless(c) {
                 // No node has the key: slot 0 everywhere.
                 for k in keys.iter_mut().filter(|k| **k != PAST) {
                     *k *= slots;
@@ -777,24 +808,13 @@ impl ScorePlugin for PodTopologySpread {
             let d_of = &doms[i];
             let counts: &[u32] = on_node[i].as_deref().unwrap_or(&[]);
             for (k, &n) in keys.iter_mut().zip(feasible) {
-                let d = domain_of(d_of, n);
-                let slot = if d == NONE {
-                    0
-                } else if c.hostname {
-                    1 + i64::from(counts.get(n.idx()).copied().unwrap_or(0))
-                } else {
-                    1 + i64::from(d)
-                };
+                let slot = memo_slot(c, d_of, counts, n);
                 *k = if *k == PAST || slot >= slots {
                     PAST
                 } else {
                     *k * slots + slot
                 };
             }
-        }
-        let mut memo = s.memo.borrow_mut();
-        if memo.len() < MEMO_SLOTS * MEMO_SLOTS {
-            memo.resize(MEMO_SLOTS * MEMO_SLOTS, (0, 0));
         }
         for (k, &n) in keys.iter_mut().zip(feasible) {
             *k = if ignored(n) {
@@ -879,6 +899,20 @@ impl ScorePlugin for PodTopologySpread {
                 *sc = MAX_NODE_SCORE * (max + min - *sc) / max;
             }
         }
+    }
+}
+
+/// A node's input to the score memo for one constraint: 0 without the
+/// key, else 1 + its hostname count (`counts`) or 1 + its domain (`d_of`).
+#[inline]
+fn memo_slot(c: &Constraint, d_of: &[u32], counts: &[u32], n: NodeId) -> i64 {
+    let d = domain_of(d_of, n);
+    if d == NONE {
+        0
+    } else if c.hostname {
+        1 + i64::from(counts.get(n.idx()).copied().unwrap_or(0))
+    } else {
+        1 + i64::from(d)
     }
 }
 
