@@ -153,6 +153,9 @@ pub struct Buffers {
     /// `MAX_STATIC_STATUSES`); never shrinks, so cached indexes stay valid.
     pub static_statuses: Vec<Status>,
     pub scores_cache: TemplateCache<i64>,
+    /// The weighted sum of the node-local scores without NormalizeScore, per
+    /// node, by the set of plugins summed (`Cycle::add_summed_scores`).
+    pub summed_cache: TemplateCache<i64>,
     batch: BatchBuffers,
 }
 
@@ -734,7 +737,7 @@ impl<'a> Cycle<'a> {
         &self,
         cx: &CycleContext,
         states: &[State],
-        summed: u64,
+        summed: u32,
         feasible: &[NodeId],
         totals: &mut [i64],
         cache: &mut crate::scheduler::node_table::PerNode<i64>,
@@ -776,13 +779,13 @@ impl<'a> Cycle<'a> {
         &self,
         cx: &CycleContext,
         states: &[State],
-        summed: u64,
+        summed: u32,
         nodes: &[NodeId],
         sums: &mut [i64],
         fresh: &mut Vec<i64>,
     ) {
         for (k, &(i, weight)) in self.profile.score.iter().enumerate() {
-            if k >= 64 || summed & (1 << k) == 0 {
+            if k >= 32 || summed & (1 << k) == 0 {
                 continue;
             }
             let p = self.profile.plugins[i].as_score().unwrap();
@@ -925,6 +928,7 @@ impl<'a> Cycle<'a> {
             verdicts,
             static_statuses,
             scores_cache,
+            summed_cache,
             batch,
         } = bufs;
         // Nodes outside a PreFilter result are unresolvable, without filtering.
@@ -1075,7 +1079,7 @@ impl<'a> Cycle<'a> {
         // are summed through one cache, and plugins uniform this cycle are
         // left out (a constant moves no node in the ranking).
         let fast = record.is_none();
-        let mut summed = 0u64;
+        let mut summed = 0u32;
         for (k, &(i, weight)) in self.profile.score.iter().enumerate() {
             let out = &mut scores[k];
             out.clear();
@@ -1089,7 +1093,7 @@ impl<'a> Cycle<'a> {
                 continue;
             }
             let p = self.profile.plugins[i].as_score().unwrap();
-            if fast && k < 63 && p.is_node_local() && p.normalize_is_identity() {
+            if fast && k < 32 && p.is_node_local() && p.normalize_is_identity() {
                 summed |= 1 << k;
                 continue;
             }
@@ -1127,12 +1131,7 @@ impl<'a> Cycle<'a> {
 
         if summed != 0 {
             let class = self.world.spec_class[cx.spec_id().idx()];
-            let cache = scores_cache.of(
-                self.profile_index,
-                class,
-                1 << 63 | summed as usize,
-                self.table,
-            );
+            let cache = summed_cache.of(self.profile_index, class, summed as usize, self.table);
             self.add_summed_scores(&cx, states, summed, feasible, totals, cache, batch);
         }
 
