@@ -474,6 +474,29 @@ impl<'a> Cycle<'a> {
         u64::from(mask) | u64::from(ix) << 32
     }
 
+    /// `node`'s static verdict from the template's `cache`, computed (and
+    /// its status interned in `statuses`) when the node changed since.
+    #[inline]
+    fn cached_verdict(
+        &self,
+        run: &FilterRun,
+        cache: &mut crate::scheduler::node_table::PerNode<u64>,
+        node: NodeId,
+        statuses: &mut Vec<Status>,
+    ) -> u64 {
+        let generation = run.cx.table.generation[node.idx()];
+        let e = &mut cache[node.idx()];
+        if e.0 != generation {
+            *e = (generation, self.static_verdict(run, node, statuses));
+        }
+        debug_assert_eq!(
+            e.1 as u32,
+            self.static_mask(run, node).0,
+            "stale static verdict"
+        );
+        e.1
+    }
+
     /// `filter_chunk`'s first step when pods are nominated: a node with
     /// nominated pods is filtered on its own (with them added), the others
     /// are left standing for the batch filters.
@@ -539,18 +562,9 @@ impl<'a> Cycle<'a> {
             let class = world.spec_class[run.cx.spec_id().idx()];
             let cache = verdicts.of(self.profile_index, class, 0, run.cx.table);
             for &n in &b.alive {
-                let generation = run.cx.table.generation[n.idx()];
-                let e = &mut cache[n.idx()];
-                if e.0 != generation {
-                    *e = (generation, self.static_verdict(run, n, statuses));
-                }
-                debug_assert_eq!(
-                    e.1 as u32,
-                    self.static_mask(run, n).0,
-                    "stale static verdict"
-                );
-                b.masks.push(e.1 as u32);
-                b.status_ix.push((e.1 >> 32) as u32);
+                let v = self.cached_verdict(run, cache, n, statuses);
+                b.masks.push(v as u32);
+                b.status_ix.push((v >> 32) as u32);
             }
         } else {
             b.masks.resize(b.alive.len(), 0);
@@ -693,16 +707,7 @@ impl<'a> Cycle<'a> {
                 assert!(t.agrees(self.world, n), "node table out of date");
                 let mut pass = true;
                 if let Some(cache) = cache.as_deref_mut() {
-                    let e = &mut cache[i];
-                    if e.0 != t.generation[i] {
-                        *e = (t.generation[i], self.static_verdict(run, n, statuses));
-                    }
-                    debug_assert_eq!(
-                        e.1 as u32,
-                        self.static_mask(run, n).0,
-                        "stale static verdict"
-                    );
-                    pass = e.1 as u32 & active == 0;
+                    pass = self.cached_verdict(run, cache, n, statuses) as u32 & active == 0;
                 }
                 pass = pass
                     && !fit.is_some_and(|f| f.rejects(t, i))
@@ -988,6 +993,7 @@ impl<'a> Cycle<'a> {
             statics,
         };
         if let Some(active) = self.walk_plan(&filters, &mut batch.fits) {
+            let first = at;
             processed = self.walk(
                 &filters,
                 active,
@@ -1004,12 +1010,8 @@ impl<'a> Cycle<'a> {
                 // Every candidate was rejected: their statuses, as the
                 // chunks below would have found them.
                 batch.chunk.clear();
-                batch
-                    .chunk
-                    .extend_from_slice(&candidates[*start % num_candidates..]);
-                batch
-                    .chunk
-                    .extend_from_slice(&candidates[..*start % num_candidates]);
+                batch.chunk.extend_from_slice(&candidates[first..]);
+                batch.chunk.extend_from_slice(&candidates[..first]);
                 self.filter_chunk(&filters, verdicts, static_statuses, batch, added, requested);
                 self.absorb_chunk(batch, feasible, &mut diag);
             }
