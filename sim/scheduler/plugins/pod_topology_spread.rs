@@ -15,7 +15,7 @@
 //! Simplification: the global minimum is kept per constraint (upstream keys it
 //! by topology key, which differs only when two constraints share a key).
 
-use std::cell::{Ref, RefCell};
+use std::cell::{Cell, Ref, RefCell};
 use std::sync::Arc;
 
 use crate::model::labels::Labels;
@@ -108,6 +108,10 @@ struct SpreadState {
     stamp: u32,
     /// `normalize_into`'s weighted normalised score by raw score - min.
     norm_table: RefCell<Vec<i64>>,
+    /// The least and greatest score of the nodes not ignored, as the last
+    /// `score_all` (by slot) left them for this many nodes; taken by
+    /// `normalize_into`, which otherwise finds them itself.
+    min_max: Cell<Option<(usize, i64, i64)>>,
 }
 
 /// Per constraint, how many input values the score memo tells apart
@@ -717,6 +721,7 @@ impl ScorePlugin for PodTopologySpread {
             out.resize(out.len() + feasible.len(), 0);
             return;
         };
+        s.min_max.set(None);
         let cs = &s.cur().score;
         let doms: Vec<_> = cs.iter().map(|c| cx.topo.domains(c.key_id)).collect();
         let on_node: Vec<_> = cs
@@ -770,25 +775,78 @@ impl ScorePlugin for PodTopologySpread {
         let mut keyed = (0..cs.len()).filter(|&i| !keyless(&cs[i]));
         if let (Some(i), None) = (keyed.next(), keyed.next()) {
             // One constraint tells nodes apart (the system defaults on
-            // zoneless nodes): its slot is the key, scaled to its place.
-            let (c, d_of) = (&cs[i], &doms[i]);
-            let counts: &[u32] = on_node[i].as_deref().unwrap_or(&[]);
-            let scale = slots.pow((cs.len() - 1 - i) as u32);
-            out.extend(feasible.iter().map(|&n| {
-                if ignored(n) {
-                    return 0;
+            // zoneless nodes): a node's score is its slot's, and every slot's
+            // score is computed up front, from the slot alone: 0 without the
+            // key, else the constraint's term as `raw` adds it (the others
+            // have their key on no node and add nothing).
+            let c = &cs[i];
+            let mut by_slot = [0i64; MEMO_SLOTS];
+            for (slot, v) in by_slot.iter_mut().enumerate().skip(1) {
+                let cnt = if c.hostname {
+                    (slot - 1) as i64
+                } else {
+                    s.score_counts[i].get(slot - 1).copied().unwrap_or(0)
+                };
+                *v = round_to_i64(0f64 + (cnt as f64 * s.weights[i] + (c.max_skew - 1) as f64));
+            }
+            let d_of: &[u32] = &doms[i];
+            let base = out.len();
+            // Which slots occurred (bit k: slot k), and the least and
+            // greatest score past the slots: NormalizeScore's min and max.
+            let mut used = 0u32;
+            let (mut lo, mut hi) = (i64::MAX, 0i64);
+            let mut past = |n: NodeId| {
+                let v = raw(n);
+                (lo, hi) = (lo.min(v), hi.max(v));
+                v
+            };
+            if c.hostname {
+                let counts: &[u32] = on_node[i].as_deref().unwrap_or(&[]);
+                out.extend(feasible.iter().map(|&n| {
+                    let slot = if domain_of(d_of, n) == NONE {
+                        0
+                    } else {
+                        1 + counts.get(n.idx()).copied().unwrap_or(0) as usize
+                    };
+                    if slot < MEMO_SLOTS {
+                        used |= 1 << slot;
+                        by_slot[slot]
+                    } else {
+                        past(n)
+                    }
+                }));
+            } else {
+                out.extend(feasible.iter().map(|&n| {
+                    let slot = domain_of(d_of, n).wrapping_add(1) as usize;
+                    if slot < MEMO_SLOTS {
+                        used |= 1 << slot;
+                        by_slot[slot]
+                    } else {
+                        past(n)
+                    }
+                }));
+            }
+            let dst = &mut out[base..];
+            if s.ignored.is_empty() {
+                for (k, &v) in by_slot.iter().enumerate() {
+                    if used & (1 << k) != 0 {
+                        (lo, hi) = (lo.min(v), hi.max(v));
+                    }
                 }
-                let slot = memo_slot(c, d_of, counts, n);
-                if slot >= slots {
-                    return raw(n);
+                s.min_max.set(Some((dst.len(), lo, hi)));
+            } else {
+                for (o, n) in dst.iter_mut().zip(feasible) {
+                    if s.ignored.contains(n) {
+                        *o = 0;
+                    }
                 }
-                let e = &mut memo[(slot * scale) as usize];
-                if e.0 != s.stamp {
-                    *e = (s.stamp, raw(n));
-                }
-                debug_assert_eq!(e.1, raw(n), "PodTopologySpread score memo");
-                e.1
-            }));
+                s.min_max.set(None);
+            }
+            #[cfg(debug_assertions)]
+            for (&o, &n) in dst.iter().zip(feasible) {
+                let want = if ignored(n) { 0 } else { raw(n) };
+                assert_eq!(o, want, "PodTopologySpread score by slot");
+            }
             return;
         }
         // Each node's memo key is built in `out`, one constraint at a time
@@ -848,7 +906,17 @@ impl ScorePlugin for PodTopologySpread {
             return add_weighted(scores, weight, totals);
         };
         let ignored = |j: usize| !s.ignored.is_empty() && s.ignored.contains(&feasible[j]);
-        let (min, max) = min_max(scores, ignored);
+        let (min, max) = match s.min_max.take() {
+            Some((len, min, max)) if len == scores.len() => {
+                debug_assert_eq!(
+                    (min, max),
+                    min_max(scores, feasible, &s.ignored),
+                    "PodTopologySpread min and max from score_all"
+                );
+                (min, max)
+            }
+            _ => min_max(scores, feasible, &s.ignored),
+        };
         if max == 0 || min > max || max - min > 4096 {
             self.normalize(cx, state, feasible, scores);
             return add_weighted(scores, weight, totals);
@@ -860,9 +928,15 @@ impl ScorePlugin for PodTopologySpread {
                 (MAX_NODE_SCORE * (max + min - sc) / max).clamp(0, MAX_NODE_SCORE) * weight
             }),
         );
-        for (j, (t, &sc)) in totals.iter_mut().zip(scores.iter()).enumerate() {
-            if !ignored(j) {
+        if s.ignored.is_empty() {
+            for (t, &sc) in totals.iter_mut().zip(scores.iter()) {
                 *t += table[(sc - min) as usize];
+            }
+        } else {
+            for (j, (t, &sc)) in totals.iter_mut().zip(scores.iter()).enumerate() {
+                if !ignored(j) {
+                    *t += table[(sc - min) as usize];
+                }
             }
         }
         #[cfg(debug_assertions)]
@@ -889,7 +963,7 @@ impl ScorePlugin for PodTopologySpread {
             return;
         };
         let ignored = |j: usize| !s.ignored.is_empty() && s.ignored.contains(&feasible[j]);
-        let (min, max) = min_max(scores, ignored);
+        let (min, max) = min_max(scores, feasible, &s.ignored);
         for (j, sc) in scores.iter_mut().enumerate() {
             if ignored(j) {
                 *sc = 0;
@@ -916,12 +990,21 @@ fn memo_slot(c: &Constraint, d_of: &[u32], counts: &[u32], n: NodeId) -> i64 {
     }
 }
 
-/// The least and greatest score of the nodes not ignored (`i64::MAX` and 0
-/// when every node is), as `NormalizeScore` starts.
-fn min_max(scores: &[i64], ignored: impl Fn(usize) -> bool) -> (i64, i64) {
+/// The least and greatest score of the nodes (`feasible`, in `scores`'
+/// order) not in `ignored` (`i64::MAX` and 0 when every node is), as
+/// `NormalizeScore` starts.
+fn min_max(scores: &[i64], feasible: &[NodeId], ignored: &[NodeId]) -> (i64, i64) {
     let (mut min, mut max) = (i64::MAX, 0i64);
-    for (j, &sc) in scores.iter().enumerate() {
-        if !ignored(j) {
+    if ignored.is_empty() {
+        // The common case, as a loop the compiler vectorises.
+        for &sc in scores {
+            min = min.min(sc);
+            max = max.max(sc);
+        }
+        return (min, max);
+    }
+    for (&sc, n) in scores.iter().zip(feasible) {
+        if !ignored.contains(n) {
             min = min.min(sc);
             max = max.max(sc);
         }
