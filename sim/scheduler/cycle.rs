@@ -18,7 +18,9 @@ use rand::RngExt;
 use crate::engine::{SimRng, Time};
 use crate::model::{KubeVersion, NodeId, PodId, Resources, World};
 use crate::scheduler::framework::*;
-use crate::scheduler::node_table::{NodeTable, TemplateCache};
+use crate::scheduler::node_table::{
+    FitEntry, FitIndex, NodeTable, Refresh, SummedEntry, SummedIndex, TemplateCache,
+};
 use crate::scheduler::profiles::Profile;
 
 /// `minFeasibleNodesToFind`.
@@ -156,6 +158,10 @@ pub struct Buffers {
     /// The weighted sum of the node-local scores without NormalizeScore, per
     /// node, by the set of plugins summed (`Cycle::add_summed_scores`).
     pub summed_cache: TemplateCache<i64>,
+    /// The same sums for every node, kept current per key once worth it.
+    pub summed_index: SummedIndex,
+    /// Which nodes the walk's filters reject, per key (`Cycle::walk`).
+    pub fit_index: FitIndex,
     batch: BatchBuffers,
 }
 
@@ -476,7 +482,9 @@ impl<'a> Cycle<'a> {
 
     /// `node`'s static verdict from the template's `cache`, computed (and
     /// its status interned in `statuses`) when the node changed since.
-    #[inline]
+    /// The hit (one compare per node) is inlined into the loops over the
+    /// nodes; the refresh is not, so that the loops stay small.
+    #[inline(always)]
     fn cached_verdict(
         &self,
         run: &FilterRun,
@@ -486,14 +494,31 @@ impl<'a> Cycle<'a> {
     ) -> u64 {
         let generation = run.cx.table.generation[node.idx()];
         let e = &mut cache[node.idx()];
-        if e.0 != generation {
-            *e = (generation, self.static_verdict(run, node, statuses));
-        }
+        let v = if e.0 == generation {
+            e.1
+        } else {
+            self.refresh_verdict(run, e, generation, node, statuses)
+        };
         debug_assert_eq!(
-            e.1 as u32,
+            v as u32,
             self.static_mask(run, node).0,
             "stale static verdict"
         );
+        v
+    }
+
+    /// `cached_verdict`'s miss: the verdict computed and stored in `e`.
+    #[cold]
+    #[inline(never)]
+    fn refresh_verdict(
+        &self,
+        run: &FilterRun,
+        e: &mut (u64, u64),
+        generation: u64,
+        node: NodeId,
+        statuses: &mut Vec<Status>,
+    ) -> u64 {
+        *e = (generation, self.static_verdict(run, node, statuses));
         e.1
     }
 
@@ -671,6 +696,10 @@ impl<'a> Cycle<'a> {
     /// or every candidate was examined; returns how many were. Decides as
     /// `filter_chunk` does, but keeps no status: a cycle that finds no node
     /// asks `filter_chunk` for them.
+    ///
+    /// A walk over every node (`whole`: no PreFilter subset) whose key has
+    /// been walked enough reads the verdicts from the key's [`FitIndex`]
+    /// entry instead, brought up to date with the nodes changed since.
     #[allow(clippy::too_many_arguments)]
     fn walk(
         &self,
@@ -679,6 +708,8 @@ impl<'a> Cycle<'a> {
         fits: &[TableFit],
         verdicts: &mut TemplateCache<u64>,
         statuses: &mut Vec<Status>,
+        fit_index: &mut FitIndex,
+        whole: bool,
         candidates: &[NodeId],
         at: usize,
         num_to_find: usize,
@@ -687,6 +718,40 @@ impl<'a> Cycle<'a> {
         let t = run.cx.table;
         let class = self.world.spec_class[run.cx.spec_id().idx()];
         let mut cache = (active != 0).then(|| verdicts.of(self.profile_index, class, 0, t));
+        let want = num_to_find.min(candidates.len());
+        let mut entry = whole.then(|| fit_index.entry(self.profile_index, class, active, fits));
+        if let Some(e) = entry.as_deref_mut() {
+            let mut rejects = |i: usize| {
+                let verdict = cache.as_deref_mut().map_or(0, |c| {
+                    self.cached_verdict(run, c, NodeId(i as u32), statuses)
+                });
+                verdict as u32 & active != 0 || fits.iter().any(|f| f.rejects(t, i))
+            };
+            let kept = match e.kept.refresh(t, e.rejected.len()) {
+                Refresh::NotKept => false,
+                Refresh::Nodes(changed) => {
+                    for &i in changed {
+                        let r = rejects(i as usize);
+                        e.set(i as usize, r);
+                    }
+                    true
+                }
+                Refresh::All => {
+                    let n = t.generation.len();
+                    e.rejected.clear();
+                    e.rejected.resize(n, false);
+                    e.count = 0;
+                    for i in 0..n {
+                        let r = rejects(i);
+                        e.set(i, r);
+                    }
+                    true
+                }
+            };
+            if kept {
+                return self.walk_indexed(run, e, candidates, at, want, feasible);
+            }
+        }
         // One table check (a pod with requests) is the common case.
         let (fit, more) = match fits {
             [] => (None, &[][..]),
@@ -695,7 +760,6 @@ impl<'a> Cycle<'a> {
         // Passing nodes are written at `found` (a local, not the vector's
         // length) into room made beforehand.
         let base = feasible.len();
-        let want = num_to_find.min(candidates.len());
         feasible.resize(base + want, NodeId(0));
         let out = &mut feasible[base..];
         let (mut found, mut seen) = (0, 0);
@@ -729,6 +793,57 @@ impl<'a> Cycle<'a> {
             }
         }
         feasible.truncate(base + found);
+        if let Some(e) = entry {
+            e.kept.looked += seen;
+        }
+        seen
+    }
+
+    /// `walk` with each node's verdict read from an up-to-date [`FitEntry`]:
+    /// with no node rejected, the sample is the next `want` candidates.
+    fn walk_indexed(
+        &self,
+        run: &FilterRun,
+        e: &FitEntry,
+        candidates: &[NodeId],
+        at: usize,
+        want: usize,
+        feasible: &mut Vec<NodeId>,
+    ) -> usize {
+        let base = feasible.len();
+        let seen = if e.count == 0 {
+            let first = want.min(candidates.len() - at);
+            feasible.extend_from_slice(&candidates[at..at + first]);
+            feasible.extend_from_slice(&candidates[..want - first]);
+            want
+        } else {
+            let mut seen = 0;
+            'walk: for segment in [&candidates[at..], &candidates[..at]] {
+                for &n in segment {
+                    seen += 1;
+                    if !e.rejected[n.idx()] {
+                        feasible.push(n);
+                        if feasible.len() - base == want {
+                            break 'walk;
+                        }
+                    }
+                }
+            }
+            seen
+        };
+        #[cfg(debug_assertions)]
+        for k in 0..seen {
+            let n = candidates[(at + k) % candidates.len()];
+            assert!(run.cx.table.agrees(self.world, n), "node table out of date");
+            assert_eq!(
+                !e.rejected[n.idx()],
+                self.run_filters(run.cx, run.states, run.skip, &NodeInfo::of(self.world, n))
+                    .0
+                    .is_success(),
+                "the fit index decided otherwise than the filters"
+            );
+        }
+        let _ = run;
         seen
     }
 
@@ -748,16 +863,21 @@ impl<'a> Cycle<'a> {
         cache: &mut crate::scheduler::node_table::PerNode<i64>,
         b: &mut BatchBuffers,
     ) {
-        let generation = &cx.table.usage_generation;
+        let generation: &[u64] = &cx.table.usage_generation;
         b.stale.clear();
         b.stale_at.clear();
-        for (j, (&n, t)) in feasible.iter().zip(totals.iter_mut()).enumerate() {
-            let (g, sum) = cache[n.idx()];
-            if g == generation[n.idx()] {
-                *t += sum;
-            } else {
-                b.stale.push(n);
-                b.stale_at.push(j);
+        {
+            // Slices in locals: the loop reloads no base pointer.
+            let entries: &[(u64, i64)] = cache;
+            let (stale, stale_at) = (&mut b.stale, &mut b.stale_at);
+            for (j, (&n, t)) in feasible.iter().zip(totals.iter_mut()).enumerate() {
+                let (g, sum) = entries[n.idx()];
+                if g == generation[n.idx()] {
+                    *t += sum;
+                } else {
+                    stale.push(n);
+                    stale_at.push(j);
+                }
             }
         }
         if !b.stale.is_empty() {
@@ -776,6 +896,54 @@ impl<'a> Cycle<'a> {
             let now: Vec<_> = feasible.iter().map(|&n| cache[n.idx()].1).collect();
             assert_eq!(all, now, "stale summed score");
         }
+    }
+
+    /// `add_summed_scores` from the key's [`SummedIndex`] entry, brought up
+    /// to date with the nodes changed since: one read per feasible node.
+    /// `false` (and nothing added) while the entry is not kept.
+    #[allow(clippy::too_many_arguments)]
+    fn add_kept_sums(
+        &self,
+        cx: &CycleContext,
+        states: &[State],
+        summed: u32,
+        feasible: &[NodeId],
+        totals: &mut [i64],
+        e: &mut SummedEntry,
+        b: &mut BatchBuffers,
+    ) -> bool {
+        let t = cx.table;
+        b.stale.clear();
+        match e.kept.refresh(t, e.sums.len()) {
+            Refresh::NotKept => return false,
+            Refresh::Nodes(changed) => b.stale.extend(changed.iter().map(|&i| NodeId(i))),
+            Refresh::All => {
+                let n = t.generation.len();
+                e.sums.clear();
+                e.sums.resize(n, 0);
+                b.stale.extend((0..n).map(|i| NodeId(i as u32)));
+            }
+        }
+        if !b.stale.is_empty() {
+            b.sums.clear();
+            b.sums.resize(b.stale.len(), 0);
+            self.sum_scores(cx, states, summed, &b.stale, &mut b.sums, &mut b.fresh);
+            for (&n, &sum) in b.stale.iter().zip(&b.sums) {
+                e.sums[n.idx()] = sum;
+            }
+        }
+        let sums: &[i64] = &e.sums;
+        for (total, &n) in totals.iter_mut().zip(feasible) {
+            *total += sums[n.idx()];
+        }
+        #[cfg(debug_assertions)]
+        {
+            let mut want = vec![0; feasible.len()];
+            self.sum_scores(cx, states, summed, feasible, &mut want, &mut Vec::new());
+            let got: Vec<i64> = feasible.iter().map(|&n| sums[n.idx()]).collect();
+            assert_eq!(got, want, "stale kept summed score");
+        }
+        true
     }
 
     /// Per node of `nodes`, the weighted, clamped scores of the plugins of
@@ -934,8 +1102,11 @@ impl<'a> Cycle<'a> {
             static_statuses,
             scores_cache,
             summed_cache,
+            summed_index,
+            fit_index,
             batch,
         } = bufs;
+        let whole = subset.is_none();
         // Nodes outside a PreFilter result are unresolvable, without filtering.
         let candidates: &[NodeId] = match subset {
             Some((nodes, plugins)) => {
@@ -1000,6 +1171,8 @@ impl<'a> Cycle<'a> {
                 &batch.fits,
                 verdicts,
                 static_statuses,
+                fit_index,
+                whole,
                 candidates,
                 at,
                 num_to_find,
@@ -1133,8 +1306,12 @@ impl<'a> Cycle<'a> {
 
         if summed != 0 {
             let class = self.world.spec_class[cx.spec_id().idx()];
-            let cache = summed_cache.of(self.profile_index, class, summed as usize, self.table);
-            self.add_summed_scores(&cx, states, summed, feasible, totals, cache, batch);
+            let e = summed_index.entry(self.profile_index, class, summed);
+            if !self.add_kept_sums(&cx, states, summed, feasible, totals, e, batch) {
+                let cache = summed_cache.of(self.profile_index, class, summed as usize, self.table);
+                self.add_summed_scores(&cx, states, summed, feasible, totals, cache, batch);
+                e.kept.looked += feasible.len();
+            }
         }
 
         // Uniform choice among the best (`selectHost`, reservoir sampling).

@@ -71,8 +71,16 @@ pub struct NodeTable {
     /// Changes whenever the node object or the resources requested on it
     /// change; never reused within one table.
     pub usage_generation: Vec<u64>,
+    /// The number of the last change (each new generation is one).
     next_generation: u64,
+    /// The node of each recent change: `log[k]` is change `log_start + k + 1`
+    /// (see [`changed_since`](Self::changed_since)).
+    log: Vec<u32>,
+    log_start: u64,
 }
+
+/// The change log keeps at least this many changes, or four per node.
+const MIN_LOG: usize = 4096;
 
 impl NodeTable {
     /// A table of every node of the World as it stands.
@@ -141,6 +149,7 @@ impl NodeTable {
         self.next_generation += 1;
         self.generation[i] = self.next_generation;
         self.usage_generation[i] = self.next_generation;
+        self.log_change(i);
         self.update_usage(world, node);
     }
 
@@ -173,7 +182,34 @@ impl NodeTable {
         if changed {
             self.next_generation += 1;
             self.usage_generation[i] = self.next_generation;
+            self.log_change(i);
         }
+    }
+
+    /// Record that node `i` changed (change number `next_generation`),
+    /// forgetting the older half of the log when it is full.
+    fn log_change(&mut self, i: usize) {
+        if self.log.len() >= MIN_LOG.max(4 * self.alloc_cpu.len()) {
+            let half = self.log.len() / 2;
+            self.log.drain(..half);
+            self.log_start += half as u64;
+        }
+        self.log.push(i as u32);
+    }
+
+    /// The number of the last change to any node's row.
+    pub fn last_change(&self) -> u64 {
+        self.next_generation
+    }
+
+    /// The nodes changed after change number `since`, in order and with
+    /// repeats; `None` when the log no longer reaches back that far (or
+    /// `since` is from another table's future).
+    pub fn changed_since(&self, since: u64) -> Option<&[u32]> {
+        if since < self.log_start || since > self.next_generation {
+            return None;
+        }
+        Some(&self.log[(since - self.log_start) as usize..])
     }
 
     /// Whether the row of `node` agrees with the World (debug checks).
@@ -213,28 +249,66 @@ pub type PerNode<T> = Vec<(u64, T)>;
 /// cache starts over (it is transparent: emptying it changes nothing but time).
 const MAX_ENTRIES: usize = 512;
 
-/// One (profile, slot) pair of a template and its values.
-type Slot<T> = ((usize, usize), PerNode<T>);
+/// Values kept per pod template (a spec id or spec class) and key: found by
+/// the template's index, then among its few keys, so a cycle's look-up
+/// hashes nothing. Past `max` entries it starts over: what it keeps are
+/// caches, and dropping them changes nothing but time.
+pub struct ByTemplate<K, V> {
+    by_spec: Vec<Vec<(K, V)>>,
+    len: usize,
+    max: usize,
+}
+
+impl<K, V> ByTemplate<K, V> {
+    pub fn with_max(max: usize) -> Self {
+        ByTemplate {
+            by_spec: Vec::new(),
+            len: 0,
+            max,
+        }
+    }
+
+    /// The value of `spec` whose key `matches`, or a new one from `make`.
+    pub fn find_or_insert(
+        &mut self,
+        spec: SpecId,
+        matches: impl Fn(&K) -> bool,
+        make: impl FnOnce() -> (K, V),
+    ) -> &mut V {
+        let i = spec.idx();
+        let found = self
+            .by_spec
+            .get(i)
+            .and_then(|es| es.iter().position(|(k, _)| matches(k)));
+        let at = match found {
+            Some(at) => at,
+            None => {
+                if self.len >= self.max {
+                    self.by_spec.clear();
+                    self.len = 0;
+                }
+                if self.by_spec.len() <= i {
+                    self.by_spec.resize_with(i + 1, Vec::new);
+                }
+                self.by_spec[i].push(make());
+                self.len += 1;
+                self.by_spec[i].len() - 1
+            }
+        };
+        &mut self.by_spec[i][at].1
+    }
+}
 
 /// Per-node values cached per (profile, template, slot), valid while the
 /// node's generation is the one stored with them. Used for the static filter
 /// verdicts (slot 0: a mask of the static Filter plugins, by position in the
 /// profile's filter list, that reject the node) and for node-local raw scores
 /// (slot: the plugin's position in the profile's score list). See the module doc.
-///
-/// Entries are found by template id (a vector index), then among the few
-/// (profile, slot) pairs of that template: a cycle's look-ups hash nothing.
-pub struct TemplateCache<T> {
-    by_spec: Vec<Vec<Slot<T>>>,
-    len: usize,
-}
+pub struct TemplateCache<T>(ByTemplate<(usize, usize), PerNode<T>>);
 
 impl<T> Default for TemplateCache<T> {
     fn default() -> Self {
-        TemplateCache {
-            by_spec: Vec::new(),
-            len: 0,
-        }
+        TemplateCache(ByTemplate::with_max(MAX_ENTRIES))
     }
 }
 
@@ -249,30 +323,138 @@ impl<T: Copy + Default> TemplateCache<T> {
         table: &NodeTable,
     ) -> &mut PerNode<T> {
         let key = (profile, slot);
-        let i = spec.idx();
-        let found = self
-            .by_spec
-            .get(i)
-            .and_then(|es| es.iter().position(|(k, _)| *k == key));
-        let at = match found {
-            Some(at) => at,
-            None => {
-                if self.len >= MAX_ENTRIES {
-                    self.by_spec.clear();
-                    self.len = 0;
-                }
-                if self.by_spec.len() <= i {
-                    self.by_spec.resize_with(i + 1, Vec::new);
-                }
-                self.by_spec[i].push((key, Vec::new()));
-                self.len += 1;
-                self.by_spec[i].len() - 1
-            }
-        };
-        let v = &mut self.by_spec[i][at].1;
+        let v = self
+            .0
+            .find_or_insert(spec, |k| *k == key, || (key, Vec::new()));
         if v.len() < table.generation.len() {
             v.resize(table.generation.len(), (0, T::default()));
         }
         v
+    }
+}
+
+/// How a per-node set kept current from the node table's change log is to
+/// be brought up to date ([`Kept::refresh`]).
+pub enum Refresh<'t> {
+    /// The set is not kept (yet): the caller examines nodes its own way and
+    /// adds how many to [`Kept::looked`].
+    NotKept,
+    /// Recompute these nodes (changed since; with repeats).
+    Nodes(&'t [u32]),
+    /// Recompute every node: the set is new, the table grew, or the log no
+    /// longer reaches back to when it was last current.
+    All,
+}
+
+/// The bookkeeping of a per-node set kept current from the change log. A
+/// set is only kept once its key's cycles looked at as many nodes as the
+/// table has (building it costs one look at every node), so templates with
+/// few pods never pay for one.
+#[derive(Default)]
+pub struct Kept {
+    /// Nodes the key's cycles examined while the set was not kept.
+    pub looked: usize,
+    /// The change number the set is current with.
+    synced: Option<u64>,
+}
+
+impl Kept {
+    /// What to recompute for a set of `len` nodes to be current, which it
+    /// is then taken to be.
+    pub fn refresh<'t>(&mut self, t: &'t NodeTable, len: usize) -> Refresh<'t> {
+        let n = t.generation.len();
+        if self.synced.is_none() && self.looked < n {
+            return Refresh::NotKept;
+        }
+        let r = match self.synced.and_then(|since| t.changed_since(since)) {
+            Some(changed) if len == n => Refresh::Nodes(changed),
+            _ => Refresh::All,
+        };
+        self.synced = Some(t.last_change());
+        r
+    }
+}
+
+/// At most this many entries are kept in a [`FitIndex`] or [`SummedIndex`].
+const MAX_KEPT_ENTRIES: usize = 256;
+
+/// Which nodes a cycle's walk filters reject (`Cycle::walk`), per (profile,
+/// pod template class, static filters that count, table checks), kept
+/// current from the table's change log: a bind changes one node, so a walk
+/// that would examine hundreds of nodes one by one reads instead whether
+/// any node is rejected at all, and copies its sample of candidates when
+/// none is. See ARCHITECTURE.md.
+pub struct FitIndex(ByTemplate<FitKey, FitEntry>);
+
+type FitKey = (usize, u32, Vec<crate::scheduler::framework::TableFit>);
+
+impl Default for FitIndex {
+    fn default() -> Self {
+        FitIndex(ByTemplate::with_max(MAX_KEPT_ENTRIES))
+    }
+}
+
+/// One key's rejected nodes.
+#[derive(Default)]
+pub struct FitEntry {
+    pub kept: Kept,
+    /// By node index: the walk's filters reject the node.
+    pub rejected: Vec<bool>,
+    /// How many nodes of `rejected` are.
+    pub count: usize,
+}
+
+impl FitEntry {
+    /// Set node `i`'s verdict, keeping the count.
+    #[inline]
+    pub fn set(&mut self, i: usize, rejected: bool) {
+        let r = &mut self.rejected[i];
+        self.count = self.count + usize::from(rejected) - usize::from(*r);
+        *r = rejected;
+    }
+}
+
+impl FitIndex {
+    /// The entry of a key, created empty when new.
+    pub fn entry(
+        &mut self,
+        profile: usize,
+        class: SpecId,
+        active: u32,
+        fits: &[crate::scheduler::framework::TableFit],
+    ) -> &mut FitEntry {
+        self.0.find_or_insert(
+            class,
+            |(p, a, f)| *p == profile && *a == active && f == fits,
+            || ((profile, active, fits.to_vec()), FitEntry::default()),
+        )
+    }
+}
+
+/// Every node's weighted sum of the summed node-local scores
+/// (`Cycle::add_summed_scores`), per (profile, template class, plugins
+/// summed), kept current from the change log as [`FitIndex`] is: the sum
+/// is then one read per feasible node, without the generation check.
+pub struct SummedIndex(ByTemplate<(usize, u32), SummedEntry>);
+
+impl Default for SummedIndex {
+    fn default() -> Self {
+        SummedIndex(ByTemplate::with_max(MAX_KEPT_ENTRIES))
+    }
+}
+
+/// One key's sums, by node index.
+#[derive(Default)]
+pub struct SummedEntry {
+    pub kept: Kept,
+    pub sums: Vec<i64>,
+}
+
+impl SummedIndex {
+    /// The entry of a key, created empty when new.
+    pub fn entry(&mut self, profile: usize, class: SpecId, summed: u32) -> &mut SummedEntry {
+        let key = (profile, summed);
+        self.0
+            .find_or_insert(class, |k| *k == key, || (key, SummedEntry::default()))
     }
 }
