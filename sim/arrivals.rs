@@ -9,7 +9,8 @@
 //! from the manifests), and its pod template's job-name labels set to that
 //! name (as the Job API's `generateSelector` would label it).
 
-use std::collections::{BTreeMap, HashSet};
+use crate::hash::HashSet;
+use std::collections::BTreeMap;
 
 use rand_distr::{Distribution, Exp};
 

@@ -11,6 +11,7 @@ pub mod controllers;
 pub mod engine;
 pub mod error;
 pub mod failures;
+pub mod hash;
 pub mod kubelet;
 pub mod metrics;
 pub mod model;

@@ -4,7 +4,8 @@
 //! recorder), which react by scheduling further events. Nothing else advances
 //! time, and nothing else calls a component.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use crate::hash::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::arrivals::Arrivals;
 use crate::controllers::hpa::{self, HpaController};
@@ -264,7 +265,7 @@ fn run_with(
         caches: controllers::Caches::default(),
         scheduler_wake: None,
         real_events: 0,
-        reasons: HashMap::new(),
+        reasons: HashMap::default(),
         failed_seen: BTreeSet::new(),
         requeue: Vec::new(),
         kubelet_out: Vec::new(),
@@ -287,7 +288,7 @@ fn run_with(
         traffic,
         traffic_last: 0,
         recoveries: Recoveries::verified(opts.check_invariants),
-        event_record: HashMap::new(),
+        event_record: HashMap::default(),
         random,
         arrivals: Arrivals::new(&scenario.job_arrivals, &scenario.world, seed),
         crashing: BTreeMap::new(),

@@ -115,7 +115,7 @@ fn should_run(template: &PodSpec, tolerations: &[Toleration], node: &Node) -> (b
 /// back, which daemon pods tolerate, wakes none). A node never seen wakes
 /// every DaemonSet, so a fresh cache is merely slower.
 #[derive(Clone, Debug, Default)]
-pub struct NodeVerdicts(std::collections::HashMap<(DaemonSetId, NodeId), (SpecId, (bool, bool))>);
+pub struct NodeVerdicts(crate::hash::HashMap<(DaemonSetId, NodeId), (SpecId, (bool, bool))>);
 
 impl NodeVerdicts {
     /// Node `n` changed: the DaemonSets to wake, appended to `out`.

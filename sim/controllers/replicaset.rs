@@ -78,7 +78,7 @@ pub fn pods_to_delete(
     if diff < pods.len() {
         // Rank: active related pods on the same node (unassigned pods share the
         // node ""), counted once per node as upstream's podsOnNode map does.
-        let mut on_node: std::collections::HashMap<Option<NodeId>, usize> = Default::default();
+        let mut on_node: crate::hash::HashMap<Option<NodeId>, usize> = Default::default();
         for &q in related {
             if w.pod(q).is_active() {
                 *on_node.entry(w.pod(q).node).or_default() += 1;

@@ -325,7 +325,7 @@ pub struct Recorder {
     pub series: Series,
     /// Column of each workload seen in `series.workloads` (`None`: past
     /// [`MAX_WORKLOAD_SERIES`]), by its label.
-    workload_column: std::collections::HashMap<String, Option<usize>>,
+    workload_column: crate::hash::HashMap<String, Option<usize>>,
     /// The same column by (kind, arena index), once looked up: Deployment,
     /// standalone ReplicaSet, StatefulSet, DaemonSet, Job.
     workload_cache: [Vec<Option<Option<usize>>>; 5],

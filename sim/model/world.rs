@@ -3,7 +3,7 @@
 //! here. Each mutation records a [`Change`] so the run loop can wake the
 //! components that watch it, as informers would.
 
-use std::collections::HashMap;
+use crate::hash::HashMap;
 
 use crate::engine::Time;
 use crate::model::objects::*;

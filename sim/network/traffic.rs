@@ -27,7 +27,8 @@
 //! bursts cause below capacity. `fluid_and_requests_agree` in the tests pins
 //! the tolerance (availability within 0.01, request counts within 2 %).
 
-use std::collections::{BTreeMap, HashMap};
+use crate::hash::HashMap;
+use std::collections::BTreeMap;
 
 use rand::RngExt;
 use rand_distr::{Distribution, Exp};
@@ -159,7 +160,7 @@ impl Traffic {
             arrival_token: vec![0; specs.len()],
             client_zones,
             views,
-            tat: HashMap::new(),
+            tat: HashMap::default(),
             stats: vec![Stats::default(); specs.len()],
             fluid: vec![FluidRates::default(); specs.len()],
             last_t: 0,

@@ -11,7 +11,8 @@
 //! not deterministic; here nodes are examined one after another from the start
 //! index, which is what one worker would do.
 
-use std::collections::{BTreeMap, HashMap};
+use crate::hash::HashMap;
+use std::collections::BTreeMap;
 
 use rand::RngExt;
 

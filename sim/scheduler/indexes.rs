@@ -27,8 +27,8 @@
 //! InterPodAffinity does not), in the selector's namespace, whose labels match.
 //! Differential tests below compare against that scan on random histories.
 
+use crate::hash::HashMap;
 use std::cell::{Ref, RefCell};
-use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
 use crate::model::labels::LabelSelector;

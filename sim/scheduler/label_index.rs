@@ -2,7 +2,8 @@
 //! pods a selector matches (PodTopologySpread) visits the candidates of one
 //! `In` requirement instead of every pod in the cluster.
 
-use std::collections::{BTreeSet, HashMap};
+use crate::hash::HashMap;
+use std::collections::BTreeSet;
 
 use crate::model::labels::{LabelSelector, Operator};
 use crate::model::{PodId, World};

@@ -38,7 +38,7 @@ pub mod term_index;
 #[doc = include_str!("EXTENDING.md")]
 pub mod extending {}
 
-use std::collections::HashMap;
+use crate::hash::HashMap;
 use std::path::Path;
 
 use crate::engine::{SimRng, Time, rng_stream};
@@ -174,10 +174,10 @@ impl Scheduler {
             rng: rng_stream(seed, "scheduler"),
             next_start: 0,
             tree: NodeTree::default(),
-            seen_nodes: HashMap::new(),
+            seen_nodes: HashMap::default(),
             assigned: Vec::new(),
-            nominated: Nominated::new(),
-            nominated_of: HashMap::new(),
+            nominated: Nominated::default(),
+            nominated_of: HashMap::default(),
             terms: term_index::TermIndex::default(),
             labels: label_index::LabelIndex::default(),
             counts: indexes::MatchCounts::default(),

@@ -6,7 +6,7 @@
 //! `region + ":\x00:" + zone` from the topology labels (or their deprecated
 //! failure-domain.beta.kubernetes.io forms), empty when both are missing.
 
-use std::collections::HashMap;
+use crate::hash::HashMap;
 
 use crate::model::{Node, NodeId, World};
 

@@ -23,8 +23,9 @@
 //! The periodic flushes run on ticks at multiples of their period from time 0,
 //! as `wait.Until` started with the scheduler would.
 
+use crate::hash::HashMap;
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use crate::engine::{SECOND, Time};
 use crate::model::PodId;
@@ -77,7 +78,7 @@ pub struct SchedulingQueue {
 impl SchedulingQueue {
     pub fn new(initial_backoff: Time, max_backoff: Time, pop_from_backoff: bool) -> Self {
         SchedulingQueue {
-            entries: HashMap::new(),
+            entries: HashMap::default(),
             active: BTreeSet::new(),
             backoff: BTreeSet::new(),
             error_backoff: BTreeSet::new(),

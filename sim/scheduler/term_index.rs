@@ -30,8 +30,8 @@
 //! `term_index_matches_full_scan` (sim/scheduler/tests.rs) compares the
 //! counts with a scan of every node's pods after each step of random histories.
 
+use crate::hash::HashMap;
 use std::cell::{Ref, RefCell};
-use std::collections::HashMap;
 
 use crate::model::{NodeId, PodAffinityTerm, PodId, PodSpec, SpecId, World};
 use crate::scheduler::indexes::{KeyId, NONE, TopologyIndex};
