@@ -4,6 +4,7 @@
 
 pub mod csv;
 pub mod html;
+pub mod json;
 pub mod plots;
 
 pub mod failures;
@@ -440,9 +441,10 @@ fn qualified(ns: &str, name: &str) -> String {
     }
 }
 
-/// `report.json`: pretty, with a trailing newline.
+/// `report.json`: indented (arrays of numbers on one line, [`json`]), with
+/// a trailing newline.
 pub fn to_json(r: &Report) -> String {
-    let mut s = serde_json::to_string_pretty(r).expect("reports serialise");
+    let mut s = json::to_string(r);
     s.push('\n');
     s
 }
@@ -458,7 +460,7 @@ pub fn write_out(r: &Report, dir: &Path) -> Result<(), Error> {
     let path = dir.join("report.json");
     let file = std::fs::File::create(&path).map_err(io)?;
     let mut w = std::io::BufWriter::new(file);
-    serde_json::to_writer_pretty(&mut w, r)
+    json::to_writer(&mut w, r)
         .map_err(std::io::Error::from)
         .and_then(|()| w.write_all(b"\n"))
         .and_then(|()| w.flush())
