@@ -57,15 +57,10 @@ fn html_table(o: &mut String, header: &[&str], rows: &[Vec<(String, &str)>]) {
     o.push_str("</table>\n");
 }
 
-fn figures(o: &mut String, figs: &[Figure]) {
-    for f in figs {
-        let svg = match f.svg() {
-            Ok(s) => s,
-            Err(e) => {
-                let _ = writeln!(o, "<p class=\"bad\">{}</p>", escape(&e.to_string()));
-                continue;
-            }
-        };
+/// Each figure's SVG (`svgs`, as `plots::write_all` rendered them, in the
+/// order of `figs`) inline, with its caption.
+fn figures(o: &mut String, figs: &[Figure], svgs: &[String]) {
+    for (f, svg) in figs.iter().zip(svgs) {
         let start = svg.find("<svg").unwrap_or(0);
         let _ = writeln!(
             o,
@@ -83,7 +78,7 @@ fn secs(x: Option<f64>) -> String {
 }
 
 /// The page for one run: summary, plots, failure timeline, workloads, pending pods.
-pub fn run_page(r: &Report, figs: &[Figure]) -> String {
+pub fn run_page(r: &Report, figs: &[Figure], svgs: &[String]) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "<h1>kubesim: {}</h1>", escape(&r.scenario));
     let _ = writeln!(
@@ -171,7 +166,7 @@ pub fn run_page(r: &Report, figs: &[Figure]) -> String {
     html_table(&mut o, &["", ""], &rows);
 
     o.push_str("<h2>Plots</h2>\n");
-    figures(&mut o, figs);
+    figures(&mut o, figs, svgs);
 
     o.push_str("<h2>Failure timeline</h2>\n");
     if r.recovery.is_empty() {
@@ -339,7 +334,7 @@ pub fn run_page(r: &Report, figs: &[Figure]) -> String {
 }
 
 /// The page for a comparison: one table and one figure per scenario.
-pub fn compare_page(c: &Comparison, figs: &[Figure]) -> String {
+pub fn compare_page(c: &Comparison, figs: &[Figure], svgs: &[String]) -> String {
     let mut o = String::new();
     o.push_str("<h1>kubesim: scheduler policies compared</h1>\n");
     let _ = writeln!(
@@ -406,6 +401,6 @@ pub fn compare_page(c: &Comparison, figs: &[Figure]) -> String {
         html_table(&mut o, &header, &rows);
     }
     o.push_str("<h2>Plots</h2>\n");
-    figures(&mut o, figs);
+    figures(&mut o, figs, svgs);
     page("kubesim: scheduler policies compared", &o)
 }

@@ -467,8 +467,8 @@ pub fn write_out(r: &Report, dir: &Path) -> Result<(), Error> {
         .map_err(io)?;
     std::fs::write(dir.join("timeseries.csv"), csv::timeseries(r)).map_err(io)?;
     let figures = plots::run_plots(r);
-    plots::write_all(&figures, dir)?;
-    std::fs::write(dir.join("report.html"), html::run_page(r, &figures)).map_err(io)?;
+    let svgs = plots::write_all(&figures, dir)?;
+    std::fs::write(dir.join("report.html"), html::run_page(r, &figures, &svgs)).map_err(io)?;
     Ok(())
 }
 
@@ -484,8 +484,12 @@ pub fn write_comparison(c: &Comparison, dir: &Path) -> Result<(), Error> {
     std::fs::write(dir.join("summary.csv"), c.summary_csv()).map_err(io)?;
     std::fs::write(dir.join("runs.csv"), c.runs_csv()).map_err(io)?;
     let figures = plots::compare_plots(c);
-    plots::write_all(&figures, dir)?;
-    std::fs::write(dir.join("compare.html"), html::compare_page(c, &figures)).map_err(io)?;
+    let svgs = plots::write_all(&figures, dir)?;
+    std::fs::write(
+        dir.join("compare.html"),
+        html::compare_page(c, &figures, &svgs),
+    )
+    .map_err(io)?;
     Ok(())
 }
 

@@ -204,19 +204,22 @@ fn file_safe(s: &str) -> String {
         .collect()
 }
 
-/// Write every figure as NAME.svg and NAME.png into `dir`.
-pub fn write_all(figs: &[Figure], dir: &Path) -> Result<(), Error> {
+/// Write every figure as NAME.svg and NAME.png into `dir`; returns the SVGs
+/// (for the HTML page, which embeds them), in the order of `figs`.
+pub fn write_all(figs: &[Figure], dir: &Path) -> Result<Vec<String>, Error> {
     let mut pixels = Vec::new();
+    let mut svgs = Vec::with_capacity(figs.len());
     for f in figs {
         let svg = f.svg()?;
         let path = dir.join(format!("{}.svg", f.name));
-        std::fs::write(&path, svg).map_err(|e| Error::Io {
+        std::fs::write(&path, &svg).map_err(|e| Error::Io {
             path: path.display().to_string(),
             message: e.to_string(),
         })?;
         f.write_png(&dir.join(format!("{}.png", f.name)), &mut pixels)?;
+        svgs.push(svg);
     }
-    Ok(())
+    Ok(svgs)
 }
 
 /// A time axis in the unit that keeps its numbers readable.
