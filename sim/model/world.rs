@@ -212,7 +212,7 @@ impl World {
     /// the first free `-N` suffix, as generateName would.
     pub fn create_pod(&mut self, mut pod: Pod, now: Time) -> PodId {
         let id = PodId(self.pods.len() as u32);
-        let key = (pod.namespace.clone(), pod.name.clone());
+        let mut key = (pod.namespace.clone(), pod.name.clone());
         if self.pod_by_key.contains_key(&key) {
             let mut n = 1;
             while self
@@ -222,13 +222,13 @@ impl World {
                 n += 1;
             }
             pod.name = format!("{}-{}", pod.name, n);
+            key.1 = pod.name.clone();
         }
         pod.created_at = now;
         pod.phase = PodPhase::Pending;
         pod.deleted = false;
         self.phase_counts[PodPhase::Pending as usize] += 1;
-        self.pod_by_key
-            .insert((pod.namespace.clone(), pod.name.clone()), id);
+        self.pod_by_key.insert(key, id);
         match pod.owner {
             Some(Owner::ReplicaSet(rs)) => self.replicasets[rs.idx()].pods.push(id),
             Some(Owner::DaemonSet(ds)) => self.daemonsets[ds.idx()].pods.push(id),
