@@ -458,3 +458,81 @@ impl SummedIndex {
             .find_or_insert(class, |k| *k == key, || (key, SummedEntry::default()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scheduler::tests::node;
+
+    fn world(n: usize) -> World {
+        let mut w = World::default();
+        for i in 0..n {
+            w.add_node(node(&format!("n{i}"), 4000, 1 << 30));
+        }
+        w
+    }
+
+    #[test]
+    fn change_log_names_each_changed_node_until_it_is_trimmed() {
+        let mut w = world(3);
+        let mut t = NodeTable::build(&w);
+        let since = t.last_change();
+        assert_eq!(t.changed_since(since), Some(&[][..]));
+        w.nodes[2].requested.milli_cpu = 100;
+        t.update_usage(&w, NodeId(2));
+        // An update that changes nothing is no change.
+        t.update_usage(&w, NodeId(2));
+        t.update_node(&w, NodeId(0));
+        // A node update is a change of the node and, when its usage moved
+        // too, of its usage: the log may repeat a node.
+        assert_eq!(t.changed_since(since), Some(&[2, 0][..]));
+        assert_eq!(t.changed_since(since + 1), Some(&[0][..]));
+        assert_eq!(t.changed_since(t.last_change() + 1), None, "the future");
+        // Past MIN_LOG changes the oldest half is forgotten.
+        for k in 0..MIN_LOG as i64 {
+            w.nodes[1].requested.milli_cpu = k + 1;
+            t.update_usage(&w, NodeId(1));
+        }
+        assert_eq!(t.changed_since(since), None);
+        let recent = t.last_change() - 10;
+        assert_eq!(t.changed_since(recent), Some(&[1; 10][..]));
+    }
+
+    #[test]
+    fn kept_sets_start_after_a_table_of_looks_then_follow_the_log() {
+        let mut w = world(4);
+        let mut t = NodeTable::build(&w);
+        let mut kept = Kept::default();
+        assert!(matches!(kept.refresh(&t, 0), Refresh::NotKept));
+        kept.looked += 3;
+        assert!(matches!(kept.refresh(&t, 0), Refresh::NotKept));
+        kept.looked += 1;
+        assert!(matches!(kept.refresh(&t, 0), Refresh::All));
+        assert!(matches!(kept.refresh(&t, 4), Refresh::Nodes([])));
+        w.nodes[3].requested.milli_cpu = 5;
+        t.update_usage(&w, NodeId(3));
+        assert!(matches!(kept.refresh(&t, 4), Refresh::Nodes([3])));
+        // A new node: the set (of 4) is rebuilt.
+        w.add_node(node("n4", 4000, 1 << 30));
+        t.update_node(&w, NodeId(4));
+        assert!(matches!(kept.refresh(&t, 4), Refresh::All));
+        assert!(matches!(kept.refresh(&t, 5), Refresh::Nodes([])));
+    }
+
+    #[test]
+    fn fit_entry_counts_rejected_nodes() {
+        let mut e = FitEntry {
+            rejected: vec![false; 3],
+            ..Default::default()
+        };
+        e.set(1, true);
+        e.set(1, true);
+        e.set(2, true);
+        assert_eq!(e.count, 2);
+        e.set(1, false);
+        assert_eq!(
+            (e.count, e.rejected.as_slice()),
+            (1, &[false, false, true][..])
+        );
+    }
+}
