@@ -1,6 +1,12 @@
 //! The `kubesim` command line: parse arguments, call the library, print, and
 //! set the exit code (0 ok, 1 check failed, 2 bad input or usage).
 
+/// mimalloc instead of glibc's malloc: a run allocates and frees many small
+/// strings and vectors, and glibc handed freed pages back to the kernel only
+/// to fault them in again (PERFORMANCE.md, seventh pass).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
