@@ -721,37 +721,15 @@ impl<'a> Cycle<'a> {
         let mut cache = (active != 0).then(|| verdicts.of(self.profile_index, class, 0, t));
         let want = num_to_find.min(candidates.len());
         let mut entry = whole.then(|| fit_index.entry(self.profile_index, class, active, fits));
-        if let Some(e) = entry.as_deref_mut() {
-            let mut rejects = |i: usize| {
+        if let Some(e) = entry.as_deref_mut()
+            && e.refresh(t, |i| {
                 let verdict = cache.as_deref_mut().map_or(0, |c| {
                     self.cached_verdict(run, c, NodeId(i as u32), statuses)
                 });
                 verdict as u32 & active != 0 || fits.iter().any(|f| f.rejects(t, i))
-            };
-            let kept = match e.kept.refresh(t, e.rejected.len()) {
-                Refresh::NotKept => false,
-                Refresh::Nodes(changed) => {
-                    for &i in changed {
-                        let r = rejects(i as usize);
-                        e.set(i as usize, r);
-                    }
-                    true
-                }
-                Refresh::All => {
-                    let n = t.generation.len();
-                    e.rejected.clear();
-                    e.rejected.resize(n, false);
-                    e.count = 0;
-                    for i in 0..n {
-                        let r = rejects(i);
-                        e.set(i, r);
-                    }
-                    true
-                }
-            };
-            if kept {
-                return self.walk_indexed(run, e, candidates, at, want, feasible);
-            }
+            })
+        {
+            return self.walk_indexed(run, e, candidates, at, want, feasible);
         }
         // One table check (a pod with requests) is the common case.
         let (fit, more) = match fits {

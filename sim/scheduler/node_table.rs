@@ -405,6 +405,29 @@ pub struct FitEntry {
 }
 
 impl FitEntry {
+    /// Bring the set up to date, `rejects(i)` deciding node `i` for the
+    /// nodes changed since (or every node); `false` while it is not kept.
+    pub fn refresh(&mut self, t: &NodeTable, mut rejects: impl FnMut(usize) -> bool) -> bool {
+        match self.kept.refresh(t, self.rejected.len()) {
+            Refresh::NotKept => return false,
+            Refresh::Nodes(changed) => {
+                for &i in changed {
+                    self.set(i as usize, rejects(i as usize));
+                }
+            }
+            Refresh::All => {
+                let n = t.generation.len();
+                self.rejected.clear();
+                self.rejected.resize(n, false);
+                self.count = 0;
+                for i in 0..n {
+                    self.set(i, rejects(i));
+                }
+            }
+        }
+        true
+    }
+
     /// Set node `i`'s verdict, keeping the count.
     #[inline]
     pub fn set(&mut self, i: usize, rejected: bool) {
